@@ -1,0 +1,17 @@
+// Package sim is gridlab's deterministic discrete-event kernel.
+//
+// It owns virtual time, the event queue, cancelable timers, named random-number streams and the
+// trace hash. Nothing else in gridlab reads a clock or seeds a generator on its own: models are
+// handed a *Sim (or a small interface it satisfies) and act only through it.
+//
+// Determinism contract:
+//   - Events run in (time, sequence) order; sequence numbers are assigned when an event is
+//     scheduled, so two events at the same instant run in the order they were scheduled.
+//   - Random streams are derived from (run seed, stream name) alone, so adding a component never
+//     changes the numbers another component draws.
+//   - The trace hash (FNV-1a, 64 bit) covers every dispatched event's time and label plus whatever
+//     models add with Trace and TraceBytes. Same scenario + seed gives the same hash.
+//
+// The kernel starts no goroutines and is not safe for concurrent use: one goroutine drives it.
+// lab/realnet drives the same kernel with wall-clock time (see AdvanceTo).
+package sim

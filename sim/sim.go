@@ -1,0 +1,313 @@
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// Time is virtual time: nanoseconds since the start of the run.
+type Time int64
+
+// Add returns t+d.
+func (t Time) Add(d time.Duration) Time { return t + Time(d) }
+
+// Sub returns the duration t-u.
+func (t Time) Sub(u Time) time.Duration { return time.Duration(t - u) }
+
+// Duration returns t as a duration since the start of the run.
+func (t Time) Duration() time.Duration { return time.Duration(t) }
+
+// Seconds returns t in seconds.
+func (t Time) Seconds() float64 { return float64(t) / 1e9 }
+
+// String formats t as seconds with millisecond precision, e.g. "12.345s".
+func (t Time) String() string {
+	return strconv.FormatFloat(t.Seconds(), 'f', 3, 64) + "s"
+}
+
+// ErrBudget is returned by Run and RunUntil when the event budget is spent.
+var ErrBudget = errors.New("sim: event budget exhausted")
+
+// ErrStopped is returned by Run and RunUntil when a model called Stop.
+var ErrStopped = errors.New("sim: stopped")
+
+// entry is one scheduled event. Entries live in a slab and are referred to by index so that
+// scheduling allocates nothing once the slab has grown.
+type entry struct {
+	at    Time
+	seq   uint64
+	fn    func()
+	label string
+	gen   uint32 // bumped whenever the slot is freed, invalidating old Timer handles
+	hidx  int32  // position in the heap, -1 when not queued
+}
+
+// Sim is the kernel: a virtual clock and an event queue ordered by (time, sequence).
+type Sim struct {
+	now     Time
+	seed    uint64
+	seq     uint64
+	slots   []entry
+	free    []uint32
+	heap    []uint32 // 4-ary min-heap of slot indices
+	events  uint64
+	budget  uint64 // 0 = unlimited
+	stopped bool
+	hash    uint64
+	trace   io.Writer
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// New returns a kernel at time 0 whose random streams derive from seed.
+func New(seed uint64) *Sim {
+	return &Sim{seed: seed, hash: fnvOffset}
+}
+
+// Seed returns the run seed.
+func (s *Sim) Seed() uint64 { return s.seed }
+
+// Now returns the current virtual time.
+func (s *Sim) Now() Time { return s.now }
+
+// Events returns the number of events dispatched so far.
+func (s *Sim) Events() uint64 { return s.events }
+
+// Pending returns the number of events waiting in the queue.
+func (s *Sim) Pending() int { return len(s.heap) }
+
+// SetBudget limits the total number of events Run and RunUntil may dispatch (0 = no limit).
+func (s *Sim) SetBudget(n uint64) { s.budget = n }
+
+// SetTraceWriter makes the kernel write the canonical event log, one line per dispatched event
+// and per Trace call, to w. The log is what the trace hash covers. nil turns it off.
+func (s *Sim) SetTraceWriter(w io.Writer) { s.trace = w }
+
+// Stop makes the running Run or RunUntil return ErrStopped after the current event.
+func (s *Sim) Stop() { s.stopped = true }
+
+// Timer is a handle to a scheduled event. The zero Timer is valid and never active.
+type Timer struct {
+	s    *Sim
+	slot uint32
+	gen  uint32
+}
+
+// Stop cancels the event. It reports whether the event was still pending.
+func (t Timer) Stop() bool {
+	if t.s == nil {
+		return false
+	}
+	return t.s.cancel(t.slot, t.gen)
+}
+
+// Active reports whether the event is still pending.
+func (t Timer) Active() bool {
+	if t.s == nil || int(t.slot) >= len(t.s.slots) {
+		return false
+	}
+	e := &t.s.slots[t.slot]
+	return e.gen == t.gen && e.hidx >= 0
+}
+
+// When returns the time the event is due, or -1 when it is not pending.
+func (t Timer) When() Time {
+	if !t.Active() {
+		return -1
+	}
+	return t.s.slots[t.slot].at
+}
+
+// At schedules fn to run at time at (or now, if at is in the past). label names the event in
+// the trace; keep it a constant string so that scheduling does not allocate.
+func (s *Sim) At(at Time, label string, fn func()) Timer {
+	if at < s.now {
+		at = s.now
+	}
+	var slot uint32
+	if n := len(s.free); n > 0 {
+		slot = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		s.slots = append(s.slots, entry{hidx: -1})
+		slot = uint32(len(s.slots) - 1)
+	}
+	s.seq++
+	e := &s.slots[slot]
+	e.at, e.seq, e.fn, e.label = at, s.seq, fn, label
+	s.push(slot)
+	return Timer{s: s, slot: slot, gen: e.gen}
+}
+
+// After schedules fn to run d from now.
+func (s *Sim) After(d time.Duration, label string, fn func()) Timer {
+	return s.At(s.now.Add(d), label, fn)
+}
+
+// NextAt returns the time of the earliest pending event.
+func (s *Sim) NextAt() (Time, bool) {
+	if len(s.heap) == 0 {
+		return 0, false
+	}
+	return s.slots[s.heap[0]].at, true
+}
+
+// Step dispatches the earliest pending event. It reports false when the queue is empty.
+func (s *Sim) Step() bool {
+	if len(s.heap) == 0 {
+		return false
+	}
+	slot := s.heap[0]
+	s.removeAt(0)
+	e := &s.slots[slot]
+	at, fn, label := e.at, e.fn, e.label
+	e.fn, e.label = nil, ""
+	e.gen++
+	s.free = append(s.free, slot)
+	s.now = at
+	s.events++
+	s.mixEvent(at, label)
+	fn()
+	return true
+}
+
+// RunUntil dispatches events due at or before end, then sets the clock to end. It returns
+// ErrBudget or ErrStopped when it ends early, nil otherwise.
+func (s *Sim) RunUntil(end Time) error {
+	s.stopped = false
+	for len(s.heap) > 0 && s.slots[s.heap[0]].at <= end {
+		if s.budget > 0 && s.events >= s.budget {
+			return ErrBudget
+		}
+		s.Step()
+		if s.stopped {
+			return ErrStopped
+		}
+	}
+	if end > s.now {
+		s.now = end
+	}
+	return nil
+}
+
+// Run dispatches events until the queue is empty, the budget is spent or a model calls Stop.
+func (s *Sim) Run() error {
+	s.stopped = false
+	for len(s.heap) > 0 {
+		if s.budget > 0 && s.events >= s.budget {
+			return ErrBudget
+		}
+		s.Step()
+		if s.stopped {
+			return ErrStopped
+		}
+	}
+	return nil
+}
+
+// AdvanceTo moves the clock forward to t without dispatching anything; events due before t
+// run at their own time on the next Step. lab/realnet uses it to follow the wall clock.
+func (s *Sim) AdvanceTo(t Time) {
+	if t > s.now {
+		if at, ok := s.NextAt(); ok && at < t {
+			t = at
+		}
+		s.now = t
+	}
+}
+
+// Rand returns a new generator for the named stream. The stream depends only on the run seed and
+// the name: use stable names such as "viewer/17/jitter". Each call returns a fresh generator at
+// the start of the stream, so a component should ask once and keep it.
+func (s *Sim) Rand(name string) *rand.Rand {
+	a, b := s.streamSeed(name)
+	return rand.New(rand.NewPCG(a, b))
+}
+
+// Reader returns a byte stream (ChaCha8) for the named stream, for consumers that need an
+// io.Reader such as uuid.NewRandomFromReader.
+func (s *Sim) Reader(name string) io.Reader {
+	var key [32]byte
+	var buf [8]byte
+	binary.LittleEndian.PutUint64(buf[:], s.seed)
+	h := sha256.New()
+	h.Write(buf[:])
+	h.Write([]byte("reader/"))
+	h.Write([]byte(name))
+	copy(key[:], h.Sum(nil))
+	return rand.NewChaCha8(key)
+}
+
+func (s *Sim) streamSeed(name string) (uint64, uint64) {
+	var buf [8]byte
+	binary.LittleEndian.PutUint64(buf[:], s.seed)
+	h := sha256.New()
+	h.Write(buf[:])
+	h.Write([]byte(name))
+	sum := h.Sum(nil)
+	return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
+}
+
+// Trace adds a model-level fact (kind and one number) to the trace hash and log.
+func (s *Sim) Trace(kind string, x uint64) {
+	s.mixString(kind)
+	s.mixUint(x)
+	if s.trace != nil {
+		fmt.Fprintf(s.trace, "%s  . %s %d\n", s.now, kind, x)
+	}
+}
+
+// TraceBytes adds a model-level fact with a byte payload (e.g. a delivered packet).
+func (s *Sim) TraceBytes(kind string, b []byte) {
+	s.mixString(kind)
+	h := s.hash
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	s.hash = h
+	if s.trace != nil {
+		fmt.Fprintf(s.trace, "%s  . %s %x\n", s.now, kind, b)
+	}
+}
+
+// TraceHash returns the FNV-1a hash of the canonical event log so far.
+func (s *Sim) TraceHash() uint64 { return s.hash }
+
+func (s *Sim) mixEvent(at Time, label string) {
+	s.mixUint(uint64(at))
+	s.mixString(label)
+	if s.trace != nil {
+		fmt.Fprintf(s.trace, "%s %s\n", at, label)
+	}
+}
+
+func (s *Sim) mixUint(x uint64) {
+	h := s.hash
+	for i := 0; i < 8; i++ {
+		h ^= x & 0xff
+		h *= fnvPrime
+		x >>= 8
+	}
+	s.hash = h
+}
+
+func (s *Sim) mixString(str string) {
+	h := s.hash
+	for i := 0; i < len(str); i++ {
+		h ^= uint64(str[i])
+		h *= fnvPrime
+	}
+	h ^= 0xff // terminator, so "ab"+"c" differs from "a"+"bc"
+	h *= fnvPrime
+	s.hash = h
+}
