@@ -1,0 +1,248 @@
+package login
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"gridlab/lab/grid"
+)
+
+// folder is one inventory-skeleton entry.
+type folder struct {
+	name        string
+	id, parent  uuid.UUID
+	typeDefault int32
+	version     int32
+}
+
+// skeletonFolders are the system folders of a new OpenSim inventory: name and asset type
+// (type_default). The first is the root.
+var skeletonFolders = []struct {
+	name string
+	typ  int32
+}{
+	{"My Inventory", 8},
+	{"Animations", 20},
+	{"Body Parts", 13},
+	{"Calling Cards", 2},
+	{"Clothing", 5},
+	{"Current Outfit", 46},
+	{"Favorites", 23},
+	{"Gestures", 21},
+	{"Landmarks", 3},
+	{"Lost And Found", 16},
+	{"Notecards", 7},
+	{"Objects", 6},
+	{"Photo Album", 15},
+	{"Scripts", 10},
+	{"Sounds", 1},
+	{"Textures", 0},
+	{"Trash", 14},
+	{"Settings", 56},
+}
+
+// Library and texture IDs every OpenSim grid sends (from the 0.9.2.2 capture).
+const (
+	libRootFolder = "00000112-000f-0000-0000-000100bba000"
+	libOwner      = "11111111-1111-0000-0000-000100bba000"
+	sunTexture    = "cce0f112-878f-4586-a2e2-a8f104bba271"
+	cloudTexture  = "dc4b9f0b-d008-45c6-96a4-01dd947ac621"
+	moonTexture   = "ec4b9f0b-d008-45c6-96a4-01dd947ac621"
+)
+
+var classifiedCategories = []string{
+	"Shopping", "Land Rental", "Property Rental", "Special Attraction", "New Products",
+	"Employment", "Wanted", "Service", "Personal",
+}
+
+// inventory returns the agent's skeleton. Folder IDs are name-based UUIDs under the agent ID,
+// so they are stable across logins and runs without an inventory store.
+func (s *Service) inventory(agent uuid.UUID) []folder {
+	if f, ok := s.skeleton[agent]; ok {
+		return f
+	}
+	fs := make([]folder, len(skeletonFolders))
+	for i, sf := range skeletonFolders {
+		fs[i] = folder{name: sf.name, id: uuid.NewSHA1(agent, []byte("inventory/"+sf.name)), typeDefault: sf.typ, version: 1}
+		if i > 0 {
+			fs[i].parent = fs[0].id
+		}
+	}
+	s.skeleton[agent] = fs
+	return fs
+}
+
+// notationReal formats a float the way LLSD notation strings in the login reply carry it.
+func notationReal(f float32) string {
+	return "r" + strconv.FormatFloat(float64(f), 'g', -1, 32)
+}
+
+func notationVec(v [3]float32) string {
+	return "[" + notationReal(v[0]) + "," + notationReal(v[1]) + "," + notationReal(v[2]) + "]"
+}
+
+// success writes the login reply (LLLoginResponse.ToHashtable's fields, in a fixed order).
+func (s *Service) success(e *enc, acc *grid.Account, ac AgentCircuit, d *destination) {
+	r := d.r
+	inv := s.inventory(acc.ID)
+	var epoch int64
+	if s.cfg.Epoch != nil {
+		epoch = s.cfg.Epoch()
+	}
+	// With no home location stored, OpenSim reports region (1000,1000).
+	const homeHandle = "[r256000,r256000]"
+
+	e.beginResponse()
+	e.beginStruct()
+	e.ms("login", "true")
+	e.ms("first_name", acc.First)
+	e.ms("last_name", acc.Last)
+	e.ms("agent_id", acc.ID.String())
+	e.ms("session_id", ac.SessionID.String())
+	e.ms("secure_session_id", ac.SecureSessionID.String())
+	e.ms("real_id", uuid.Nil.String())
+	e.mi("circuit_code", int32(ac.CircuitCode))
+	e.ms("sim_ip", r.SimIP.Unmap().String())
+	e.mi("sim_port", int32(r.SimPort))
+	e.mi("http_port", 0)
+	e.mi("region_x", int32(r.X*256))
+	e.mi("region_y", int32(r.Y*256))
+	e.mi("region_size_x", int32(r.SizeX))
+	e.mi("region_size_y", int32(r.SizeY))
+	e.ms("seed_capability", r.ServerURI+"CAPS/"+ac.CapsPath+"0000/")
+	e.ms("look_at", notationVec(ac.LookAt))
+	e.ms("home", "{'region_handle':"+homeHandle+", 'position':[r0,r0,r0], 'look_at':[r0,r0,r0]}")
+	e.ms("start_location", d.where)
+	e.ms("message", strings.ReplaceAll(s.cfg.Welcome, "<USERNAME>", acc.First+" "+acc.Last))
+	e.ms("agent_access", "M")
+	e.ms("agent_access_max", "A")
+	e.mi("seconds_since_epoch", int32(epoch))
+	e.mi("max-agent-groups", s.cfg.MaxAgentGroups)
+	if r.ServerURI != "" {
+		e.ms("map-server-url", r.ServerURI)
+	}
+
+	e.beginMember("inventory-root")
+	e.beginArray()
+	e.beginStruct()
+	e.ms("folder_id", inv[0].id.String())
+	e.endStruct()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("inventory-skeleton")
+	e.beginArray()
+	for _, f := range inv {
+		e.beginStruct()
+		e.ms("name", f.name)
+		e.ms("parent_id", f.parent.String())
+		e.mi("version", f.version)
+		e.mi("type_default", f.typeDefault)
+		e.ms("folder_id", f.id.String())
+		e.endStruct()
+	}
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("inventory-lib-root")
+	e.beginArray()
+	e.beginStruct()
+	e.ms("folder_id", libRootFolder)
+	e.endStruct()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("inventory-lib-owner")
+	e.beginArray()
+	e.beginStruct()
+	e.ms("agent_id", libOwner)
+	e.endStruct()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("inventory-skel-lib")
+	e.beginArray()
+	e.beginStruct()
+	e.ms("name", "OpenSim Library")
+	e.ms("parent_id", uuid.Nil.String())
+	e.mi("version", 1)
+	e.mi("type_default", 8)
+	e.ms("folder_id", libRootFolder)
+	e.endStruct()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("gestures")
+	e.beginArray()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("initial-outfit")
+	e.beginArray()
+	e.beginStruct()
+	e.ms("folder_name", "Nightclub Female")
+	e.ms("gender", "female")
+	e.endStruct()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("buddy-list")
+	e.beginArray()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("event_categories")
+	e.beginArray()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("event_notifications")
+	e.beginArray()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("classified_categories")
+	e.beginArray()
+	for i, name := range classifiedCategories {
+		e.beginStruct()
+		e.mi("category_id", int32(i+1))
+		e.ms("category_name", name)
+		e.endStruct()
+	}
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("ui-config")
+	e.beginArray()
+	e.beginStruct()
+	e.ms("allow_first_life", "Y")
+	e.endStruct()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("login-flags")
+	e.beginArray()
+	e.beginStruct()
+	e.ms("daylight_savings", "N")
+	e.ms("stipend_since_login", "N")
+	e.ms("gendered", "Y")
+	e.ms("ever_logged_in", "Y")
+	e.endStruct()
+	e.endArray()
+	e.endMember()
+
+	e.beginMember("global-textures")
+	e.beginArray()
+	e.beginStruct()
+	e.ms("sun_texture_id", sunTexture)
+	e.ms("cloud_texture_id", cloudTexture)
+	e.ms("moon_texture_id", moonTexture)
+	e.endStruct()
+	e.endArray()
+	e.endMember()
+
+	e.endStruct()
+	e.endResponse()
+}

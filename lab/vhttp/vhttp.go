@@ -1,0 +1,463 @@
+package vhttp
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Stream is the consumer-side view of a connection: the transport delivers the other direction
+// through OnConnect, OnData and OnClose.
+type Stream interface {
+	Write(b []byte)
+	Close()
+}
+
+// Response is what a Handler answers. Content-Length is set from Body.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Handler serves one request. reply must be called exactly once, now or later; the connection
+// reads no further request until it is (pipelined bytes wait in the buffer).
+type Handler interface {
+	ServeVHTTP(req *http.Request, body []byte, reply func(Response))
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(req *http.Request, body []byte, reply func(Response))
+
+// ServeVHTTP calls f.
+func (f HandlerFunc) ServeVHTTP(req *http.Request, body []byte, reply func(Response)) {
+	f(req, body, reply)
+}
+
+// MaxHeaderBytes bounds a request's or response's header block; a longer one is refused
+// (server: 431 and close; client: error).
+const MaxHeaderBytes = 64 << 10
+
+// MaxResponseBytes bounds a response body a ClientConn accepts.
+const MaxResponseBytes = 64 << 20
+
+// headerEnd returns the length of the header block at the start of b (up to and including
+// the empty line), or -1 if the block is not complete yet. net/http accepts bare LF line ends,
+// so both "\n\n" and "\n\r\n" end a block.
+func headerEnd(b []byte) int {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		if i+1 < len(b) && b[i+1] == '\n' {
+			return i + 2
+		}
+		if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
+			return i + 3
+		}
+	}
+	return -1
+}
+
+// incomplete reports whether a parse error only means "more bytes are needed". net/http
+// reports a chunked body's missing final CRLF with its own unexported "unexpected EOF reading
+// trailer" error, hence the text match.
+func incomplete(err error) bool {
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		strings.Contains(err.Error(), "unexpected EOF")
+}
+
+// remoteAddr asks the stream for its peer address, if it knows one.
+func remoteAddr(s Stream) string {
+	switch r := s.(type) {
+	case interface{ RemoteAddr() netip.AddrPort }:
+		if ap := r.RemoteAddr(); ap.IsValid() {
+			return ap.String()
+		}
+	case interface{ RemoteAddr() net.Addr }:
+		if a := r.RemoteAddr(); a != nil {
+			return a.String()
+		}
+	}
+	return ""
+}
+
+// ServerConn is the server side of one HTTP/1.1 connection.
+type ServerConn struct {
+	s       Stream
+	h       Handler
+	maxBody int64
+	remote  string
+
+	buf       []byte
+	need      int  // bytes the current request needs in buf before parsing is worth trying (0: unknown)
+	continued bool // "100 Continue" already sent for the request at the head of buf
+	busy      bool // a request is with the handler
+	inLoop    bool
+	closed    bool
+	served    int
+}
+
+// NewServerConn returns a connection that serves requests arriving on s with h. A request body
+// longer than maxBody is answered with 413 and the connection is closed. If s has a
+// RemoteAddr method (returning netip.AddrPort or net.Addr), requests carry it in RemoteAddr.
+func NewServerConn(s Stream, h Handler, maxBody int64) *ServerConn {
+	return &ServerConn{s: s, h: h, maxBody: maxBody, remote: remoteAddr(s)}
+}
+
+// Served returns how many requests have been answered.
+func (c *ServerConn) Served() int { return c.served }
+
+// OnConnect is called when the connection is established.
+func (c *ServerConn) OnConnect() {}
+
+// OnData is called with bytes from the peer; b is not retained.
+func (c *ServerConn) OnData(b []byte) {
+	if c.closed {
+		return
+	}
+	c.buf = append(c.buf, b...)
+	c.loop()
+}
+
+// OnClose is called when the connection is gone. A pending reply is dropped.
+func (c *ServerConn) OnClose(err error) {
+	c.closed = true
+	c.buf = nil
+}
+
+// fail answers an unparseable or refused request and closes the connection.
+func (c *ServerConn) fail(status int) {
+	body := []byte(http.StatusText(status) + "\n")
+	c.write(&http.Response{
+		StatusCode:    status,
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{"Content-Type": {"text/plain; charset=utf-8"}},
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Close:         true,
+	})
+	c.shut()
+}
+
+func (c *ServerConn) shut() {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.buf = nil
+	c.s.Close()
+}
+
+func (c *ServerConn) write(r *http.Response) {
+	var out bytes.Buffer
+	if err := r.Write(&out); err != nil {
+		// Only a broken header value can get here; answer something well-formed instead.
+		out.Reset()
+		out.WriteString("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		r.Close = true
+	}
+	c.s.Write(out.Bytes())
+}
+
+func (c *ServerConn) loop() {
+	if c.inLoop {
+		return
+	}
+	c.inLoop = true
+	defer func() { c.inLoop = false }()
+	for !c.busy && !c.closed && len(c.buf) > 0 {
+		if !c.next() {
+			return
+		}
+	}
+}
+
+// next tries to take one complete request off the buffer and hand it to the handler. It
+// returns false when more bytes are needed.
+func (c *ServerConn) next() bool {
+	if c.need > 0 && len(c.buf) < c.need {
+		return false
+	}
+	hl := headerEnd(c.buf)
+	if hl < 0 {
+		if len(c.buf) > MaxHeaderBytes {
+			c.fail(http.StatusRequestHeaderFieldsTooLarge)
+		}
+		return false
+	}
+	if hl > MaxHeaderBytes {
+		c.fail(http.StatusRequestHeaderFieldsTooLarge)
+		return false
+	}
+	br := bytes.NewReader(c.buf)
+	rd := bufio.NewReaderSize(br, 4096)
+	req, err := http.ReadRequest(rd)
+	if err != nil {
+		// The header block is complete, so any error is a malformed request.
+		c.fail(http.StatusBadRequest)
+		return false
+	}
+	if req.ContentLength > c.maxBody {
+		c.fail(http.StatusRequestEntityTooLarge)
+		return false
+	}
+	chunked := len(req.TransferEncoding) > 0
+	if !chunked && req.ContentLength > 0 && len(c.buf) < hl+int(req.ContentLength) {
+		c.need = hl + int(req.ContentLength)
+		c.expectContinue(req)
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, c.maxBody+1))
+	switch {
+	case err != nil && incomplete(err):
+		if chunked && int64(len(c.buf)-hl) > 2*c.maxBody+MaxHeaderBytes {
+			c.fail(http.StatusRequestEntityTooLarge)
+			return false
+		}
+		c.expectContinue(req)
+		return false
+	case err != nil:
+		c.fail(http.StatusBadRequest)
+		return false
+	case int64(len(body)) > c.maxBody:
+		c.fail(http.StatusRequestEntityTooLarge)
+		return false
+	}
+	used := len(c.buf) - br.Len() - rd.Buffered()
+	c.buf = c.buf[used:]
+	if len(c.buf) == 0 {
+		c.buf = nil
+	}
+	c.need = 0
+	c.continued = false
+	req.Body = http.NoBody
+	req.RemoteAddr = c.remote
+	if req.ContentLength < 0 {
+		req.ContentLength = int64(len(body))
+	}
+
+	closeAfter := req.Close
+	c.busy = true
+	answered := false
+	c.h.ServeVHTTP(req, body, func(r Response) {
+		if answered {
+			return
+		}
+		answered = true
+		c.respond(req, r, closeAfter)
+	})
+	return true
+}
+
+// expectContinue tells a client that waits before sending its body to go ahead.
+func (c *ServerConn) expectContinue(req *http.Request) {
+	if c.continued || !strings.EqualFold(req.Header.Get("Expect"), "100-continue") || !req.ProtoAtLeast(1, 1) {
+		return
+	}
+	c.continued = true
+	c.s.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+}
+
+func (c *ServerConn) respond(req *http.Request, r Response, closeAfter bool) {
+	if c.closed {
+		return
+	}
+	c.served++
+	status := r.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	h := r.Header
+	if h == nil {
+		h = http.Header{}
+	}
+	if strings.EqualFold(h.Get("Connection"), "close") {
+		closeAfter = true
+	}
+	hasBody := status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+	resp := &http.Response{
+		StatusCode: status,
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     h,
+		Request:    req,
+		Close:      closeAfter,
+	}
+	if hasBody {
+		resp.ContentLength = int64(len(r.Body))
+		resp.Body = io.NopCloser(bytes.NewReader(r.Body))
+		if len(r.Body) == 0 {
+			// (*http.Response).Write omits a zero Content-Length; keep-alive clients need it.
+			h.Set("Content-Length", "0")
+		}
+	}
+	c.write(resp)
+	if closeAfter {
+		c.shut()
+		return
+	}
+	c.busy = false
+	c.loop()
+}
+
+// ClientConn is the client side of one HTTP/1.1 exchange: one request, one response.
+type ClientConn struct {
+	s    Stream
+	req  *http.Request
+	body []byte
+	done func(*http.Response, []byte, error)
+
+	sent     bool
+	finished bool
+	buf      []byte
+	need     int
+}
+
+// ErrClosed is wrapped by the error a ClientConn reports when the connection ends before a
+// complete response; the transport's own error (refused, timeout, reset) is wrapped as well.
+var ErrClosed = errors.New("vhttp: connection closed before a complete response")
+
+// NewClientConn returns a connection that writes req (with body) on OnConnect and calls done
+// exactly once: with the response and its body, or with an error. The stream is not closed
+// when the response is complete; that is the caller's choice.
+func NewClientConn(s Stream, req *http.Request, body []byte, done func(resp *http.Response, body []byte, err error)) *ClientConn {
+	return &ClientConn{s: s, req: req, body: body, done: done}
+}
+
+// Done reports whether done has been called.
+func (c *ClientConn) Done() bool { return c.finished }
+
+func (c *ClientConn) finish(resp *http.Response, body []byte, err error) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.buf = nil
+	c.done(resp, body, err)
+}
+
+// OnConnect writes the request.
+func (c *ClientConn) OnConnect() {
+	if c.sent || c.finished {
+		return
+	}
+	c.sent = true
+	r := c.req
+	r.Body = io.NopCloser(bytes.NewReader(c.body))
+	r.ContentLength = int64(len(c.body))
+	if len(c.body) == 0 && (r.Method == "" || r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		r.Body = nil
+	}
+	var out bytes.Buffer
+	if err := r.Write(&out); err != nil {
+		c.finish(nil, nil, fmt.Errorf("vhttp: writing request: %w", err))
+		c.s.Close()
+		return
+	}
+	c.s.Write(out.Bytes())
+}
+
+// OnData accumulates response bytes and completes the exchange when the response is whole.
+func (c *ClientConn) OnData(b []byte) {
+	if c.finished {
+		return
+	}
+	c.buf = append(c.buf, b...)
+	c.parse(false)
+}
+
+// OnClose completes an EOF-terminated response, or reports err (wrapped with ErrClosed).
+func (c *ClientConn) OnClose(err error) {
+	if c.finished {
+		return
+	}
+	if len(c.buf) > 0 {
+		c.parse(true)
+		if c.finished {
+			return
+		}
+	}
+	if err == nil {
+		err = io.ErrUnexpectedEOF
+	}
+	c.finish(nil, nil, fmt.Errorf("%w: %w", ErrClosed, err))
+}
+
+func (c *ClientConn) parse(eof bool) {
+	for !c.finished {
+		if !eof && c.need > 0 && len(c.buf) < c.need {
+			return
+		}
+		hl := headerEnd(c.buf)
+		if hl < 0 {
+			if len(c.buf) > MaxHeaderBytes {
+				c.finish(nil, nil, errors.New("vhttp: response header too large"))
+				c.s.Close()
+			}
+			return
+		}
+		br := bytes.NewReader(c.buf)
+		rd := bufio.NewReaderSize(br, 4096)
+		resp, err := http.ReadResponse(rd, c.req)
+		if err != nil {
+			c.finish(nil, nil, fmt.Errorf("vhttp: malformed response: %w", err))
+			c.s.Close()
+			return
+		}
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			// An interim response (100 Continue): drop it and read on.
+			used := len(c.buf) - br.Len() - rd.Buffered()
+			c.buf = c.buf[used:]
+			c.need = 0
+			continue
+		}
+		if resp.ContentLength > MaxResponseBytes {
+			c.finish(nil, nil, fmt.Errorf("vhttp: response body of %d bytes is too large", resp.ContentLength))
+			c.s.Close()
+			return
+		}
+		chunked := len(resp.TransferEncoding) > 0
+		untilEOF := resp.ContentLength < 0 && !chunked && resp.Body != http.NoBody
+		if untilEOF && !eof {
+			if len(c.buf) > MaxResponseBytes+MaxHeaderBytes {
+				c.finish(nil, nil, errors.New("vhttp: response body too large"))
+				c.s.Close()
+			}
+			return
+		}
+		if !chunked && resp.ContentLength > 0 && len(c.buf) < hl+int(resp.ContentLength) {
+			c.need = hl + int(resp.ContentLength)
+			if eof {
+				break
+			}
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+		switch {
+		case err != nil && incomplete(err) && !eof:
+			return
+		case err != nil:
+			c.finish(nil, nil, fmt.Errorf("vhttp: reading response body: %w", err))
+			c.s.Close()
+			return
+		case len(body) > MaxResponseBytes:
+			c.finish(nil, nil, errors.New("vhttp: response body too large"))
+			c.s.Close()
+			return
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if resp.ContentLength < 0 {
+			resp.ContentLength = int64(len(body))
+		}
+		c.finish(resp, body, nil)
+		return
+	}
+}
