@@ -19,6 +19,9 @@ type Scenario struct {
 
 	// Path is the file the scenario was loaded from ("" when loaded from bytes).
 	Path string `mapstructure:"-"`
+
+	// src records where each key was written, for error messages (nil when built in code).
+	src *source `mapstructure:"-"`
 }
 
 // Network is one network segment: the internet, an office LAN, a data centre.

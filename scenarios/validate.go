@@ -1,0 +1,516 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Defaults filled in by Validate (and so by Load and Parse) when a scenario leaves them out.
+const (
+	DefaultDuration  = 10 * time.Minute
+	DefaultMode      = "standalone"
+	DefaultLoginPort = 9000
+	DefaultWelcome   = "Welcome to gridlab!"
+	DefaultParent    = "internet"
+	DefaultProfile   = "sl-viewer"
+	DefaultStart     = "last"
+)
+
+// problem is a validation failure at a normalised path.
+type problem struct {
+	path string
+	msg  string
+}
+
+// Validate checks what decoding cannot: required values, references between networks, hosts,
+// the grid and viewers, addresses inside their networks, and the forms of CIDRs, ports, URIs
+// and names. When s is valid it fills in the defaults. Call it after the last Set.
+// Router.Address is left empty when not given: it means the first host address of the
+// network, which follows the CIDR if that is overridden.
+//
+// Zero means "default" for Duration (10m), Grid.Mode (standalone), Grid.LoginPort (9000),
+// Grid.Welcome, Router.Parent ("internet"), Router.NAT and Router.Hairpin (true), Rule.Proto (any), Population.Start (last),
+// Population.Valid (1) and Population.Profile (sl-viewer).
+func (s *Scenario) Validate() error {
+	var errs Errors
+	for _, p := range s.check() {
+		errs = append(errs, s.src.errAt(p.path, p.msg))
+	}
+	if len(errs) > 0 {
+		return errs.err()
+	}
+	s.fillDefaults()
+	return nil
+}
+
+type checker struct {
+	probs []problem
+}
+
+func (c *checker) add(path, format string, args ...any) {
+	c.probs = append(c.probs, problem{path, fmt.Sprintf(format, args...)})
+}
+
+func idx(parent string, i int, field string) string {
+	p := parent + "." + strconv.Itoa(i)
+	if field != "" {
+		p += "." + field
+	}
+	return p
+}
+
+// check returns every problem with s; it changes nothing.
+func (s *Scenario) check() []problem {
+	c := &checker{}
+	if strings.TrimSpace(s.Name) == "" {
+		c.add("name", "missing: every scenario needs a name")
+	}
+	if s.Duration < 0 {
+		c.add("duration", "%v is negative", s.Duration)
+	}
+
+	// Networks.
+	nets := map[string]netip.Prefix{}
+	netIndex := map[string]int{}
+	for i, n := range s.Networks {
+		p := idx("networks", i, "")
+		if n.Name == "" {
+			c.add(p+".name", "missing: every network needs a name")
+		} else if j, dup := netIndex[n.Name]; dup {
+			c.add(p+".name", "network %q is already defined (networks[%d])", n.Name, j)
+		} else {
+			netIndex[n.Name] = i
+		}
+		pfx, ok := c.prefix(p+".cidr", n.CIDR, true)
+		if ok && n.Name != "" {
+			if _, dup := nets[n.Name]; !dup {
+				nets[n.Name] = pfx
+			}
+		}
+		c.link(p, Link{Latency: n.Latency, Jitter: n.Jitter, Loss: n.Loss})
+	}
+	addrs := map[netip.Addr]string{} // addresses taken, and by what
+	for i, n := range s.Networks {
+		if n.Router == nil {
+			continue
+		}
+		p := idx("networks", i, "router")
+		r := n.Router
+		parent := r.Parent
+		if parent == "" {
+			parent = DefaultParent
+		}
+		ppfx, parentOK := nets[parent]
+		switch {
+		case parent == n.Name:
+			c.add(p+".parent", "a network cannot be its own parent")
+			parentOK = false
+		case !parentOK:
+			if _, named := netIndex[parent]; !named {
+				if r.Parent == "" {
+					c.add(p+".parent", "missing, and there is no network %q to default to", parent)
+				} else {
+					c.add(p+".parent", "no network named %q%s", parent, known(netNames(s)))
+				}
+			}
+		}
+		if r.Public == "" {
+			c.add(p+".public", "missing: the router's address on network %q", parent)
+		} else if a, ok := c.addr(p+".public", r.Public); ok {
+			if parentOK && !ppfx.Contains(a) {
+				c.add(p+".public", "%s is not inside network %q (%s)", a, parent, ppfx)
+			}
+			c.claim(addrs, p+".public", a, fmt.Sprintf("the public address of network %q's router", n.Name))
+		}
+		pfx, netOK := nets[n.Name]
+		if r.Address != "" {
+			if a, ok := c.addr(p+".address", r.Address); ok {
+				if netOK && !pfx.Contains(a) {
+					c.add(p+".address", "%s is not inside network %q (%s)", a, n.Name, pfx)
+				}
+				c.claim(addrs, p+".address", a, fmt.Sprintf("the inside address of network %q's router", n.Name))
+			}
+		} else if netOK && pfx.Bits() > 0 && pfx.Bits() < 32 {
+			c.claim(addrs, p+".address", pfx.Addr().Next(), fmt.Sprintf("the inside address of network %q's router (by default the first address)", n.Name))
+		}
+		seen := map[string]int{}
+		for j, f := range r.Forwards {
+			fp := idx(p+".forwards", j, "")
+			if f.Proto != "udp" && f.Proto != "tcp" {
+				c.add(fp+".proto", "%q is not a protocol: use udp or tcp", f.Proto)
+			}
+			if f.Port == 0 {
+				c.add(fp+".port", "missing: the public port to forward (1-65535)")
+			}
+			key := f.Proto + "/" + strconv.Itoa(int(f.Port))
+			if k, dup := seen[key]; dup && f.Port != 0 {
+				c.add(fp, "%s port %d is already forwarded (forwards[%d])", f.Proto, f.Port, k)
+			}
+			seen[key] = j
+			ap, err := netip.ParseAddrPort(f.To)
+			switch {
+			case f.To == "":
+				c.add(fp+".to", "missing: the inside address:port (e.g. %s)", example(pfx, netOK))
+			case err != nil:
+				c.add(fp+".to", "%q is not an address:port (e.g. %s)", f.To, example(pfx, netOK))
+			case ap.Port() == 0:
+				c.add(fp+".to", "%q: port 0 is not a port", f.To)
+			case netOK && !pfx.Contains(ap.Addr()):
+				c.add(fp+".to", "%s is not inside network %q (%s)", ap.Addr(), n.Name, pfx)
+			}
+		}
+	}
+	// Routers must not form a loop of parents.
+	for i, n := range s.Networks {
+		cur, steps := n, 0
+		for cur.Router != nil && steps <= len(s.Networks) {
+			parent := cur.Router.Parent
+			if parent == "" {
+				parent = DefaultParent
+			}
+			j, ok := netIndex[parent]
+			if !ok || parent == cur.Name {
+				break
+			}
+			cur, steps = s.Networks[j], steps+1
+		}
+		if steps > len(s.Networks) {
+			c.add(idx("networks", i, "router.parent"), "routers form a loop: network %q is inside itself", n.Name)
+		}
+	}
+
+	// Hosts.
+	hosts := map[string]int{}
+	for i, h := range s.Hosts {
+		p := idx("hosts", i, "")
+		if h.Name == "" {
+			c.add(p+".name", "missing: every host needs a name")
+		} else if j, dup := hosts[h.Name]; dup {
+			c.add(p+".name", "host %q is already defined (hosts[%d])", h.Name, j)
+		} else {
+			hosts[h.Name] = i
+		}
+		pfx, netOK := nets[h.Network]
+		if h.Network == "" {
+			c.add(p+".network", "missing: the network the host is on%s", known(netNames(s)))
+		} else if _, named := netIndex[h.Network]; !named {
+			c.add(p+".network", "no network named %q%s", h.Network, known(netNames(s)))
+		}
+		if h.Address == "" {
+			c.add(p+".address", "missing: the host's address (e.g. %s)", exampleAddr(pfx, netOK))
+		} else if a, ok := c.addr(p+".address", h.Address); ok {
+			switch {
+			case netOK && !pfx.Contains(a):
+				c.add(p+".address", "%s is not inside network %q (%s)", a, h.Network, pfx)
+			case netOK && pfx.Bits() > 0 && pfx.Bits() < 31 && (a == pfx.Addr() || a == lastAddr(pfx)):
+				c.add(p+".address", "%s is the network's own or broadcast address; use a host address (e.g. %s)", a, exampleAddr(pfx, true))
+			}
+			c.claim(addrs, p+".address", a, fmt.Sprintf("the address of host %q", h.Name))
+		}
+		for j, r := range h.Firewall {
+			c.rule(idx(p+".firewall", j, ""), r)
+		}
+	}
+
+	// Grid.
+	g := s.Grid
+	if g.Mode != "" && g.Mode != "standalone" {
+		c.add("grid.mode", "%q is not supported: the only mode is standalone", g.Mode)
+	}
+	if g.Host == "" {
+		c.add("grid.host", "missing: the host that runs the grid%s", known(hostNames(s)))
+	} else if _, ok := hosts[g.Host]; !ok {
+		c.add("grid.host", "no host named %q%s", g.Host, known(hostNames(s)))
+	}
+	if strings.TrimSpace(g.RegionsINI) == "" {
+		c.add("grid.regions_ini", "missing: the Regions.ini text (at least one [Region] section)")
+	}
+	pat := g.Accounts.Pattern
+	first, last, _ := strings.Cut(pat, " ")
+	switch {
+	case pat == "":
+		c.add("grid.accounts.pattern", `missing: the account names, e.g. "Load Test{n}"`)
+	case !strings.Contains(pat, "{n}"):
+		c.add("grid.accounts.pattern", `%q has no {n} for the viewer number (e.g. "Load Test{n}")`, pat)
+	case first == "" || last == "" || strings.ContainsFunc(first+last, unicode.IsSpace):
+		c.add("grid.accounts.pattern", `%q must be a first and a last name separated by one space (e.g. "Load Test{n}")`, pat)
+	}
+	if g.Accounts.Password == "" {
+		c.add("grid.accounts.password", "missing: the accounts' password")
+	}
+
+	// Viewers.
+	pops := map[string]int{}
+	for i, v := range s.Viewers {
+		p := idx("viewers", i, "")
+		if v.Name == "" {
+			c.add(p+".name", "missing: every viewer population needs a name")
+		} else if j, dup := pops[v.Name]; dup {
+			c.add(p+".name", "population %q is already defined (viewers[%d])", v.Name, j)
+		} else {
+			pops[v.Name] = i
+		}
+		if v.Count < 0 {
+			c.add(p+".count", "%d is negative", v.Count)
+		}
+		if v.Network == "" {
+			c.add(p+".network", "missing: the network the viewers are on%s", known(netNames(s)))
+		} else if _, ok := netIndex[v.Network]; !ok {
+			c.add(p+".network", "no network named %q%s", v.Network, known(netNames(s)))
+		}
+		c.link(p+".home_lan", v.HomeLAN)
+		if v.Arrival.At < 0 {
+			c.add(p+".arrival.at", "%v is negative", v.Arrival.At)
+		}
+		if v.Arrival.Window < 0 {
+			c.add(p+".arrival.window", "%v is negative", v.Arrival.Window)
+		}
+		if v.Stay < 0 {
+			c.add(p+".stay", "%v is negative", v.Stay)
+		}
+		c.loginURI(p+".login_uri", v.LoginURI)
+		switch {
+		case v.Start == "" || v.Start == "last" || v.Start == "home":
+		case strings.HasPrefix(v.Start, "uri:") && len(v.Start) > len("uri:"):
+		default:
+			c.add(p+".start", "%q is not a start location: use last, home or uri:Region&x&y&z", v.Start)
+		}
+		if v.Valid != nil && !(*v.Valid >= 0 && *v.Valid <= 1) {
+			c.add(p+".valid_credentials", "%v is out of range: a fraction is between 0 and 1", float64(*v.Valid))
+		}
+		if v.Profile != "" && v.Profile != DefaultProfile {
+			c.add(p+".profile", "%q is not a viewer profile: the only profile is %s", v.Profile, DefaultProfile)
+		}
+	}
+	return c.probs
+}
+
+// claim records that address a is used by what, reporting it at p if something has it already.
+func (c *checker) claim(addrs map[netip.Addr]string, p string, a netip.Addr, what string) {
+	if other, dup := addrs[a]; dup {
+		c.add(p, "%s is already %s", a, other)
+		return
+	}
+	addrs[a] = what
+}
+
+// link checks a link's impairments.
+func (c *checker) link(p string, l Link) {
+	if l.Latency < 0 {
+		c.add(p+".latency", "%v is negative", l.Latency)
+	}
+	if l.Jitter < 0 {
+		c.add(p+".jitter", "%v is negative", l.Jitter)
+	} else if l.Jitter > l.Latency && l.Latency >= 0 {
+		c.add(p+".jitter", "%v is more than the latency (%v): delays would go below zero", l.Jitter, l.Latency)
+	}
+	if !(l.Loss >= 0 && l.Loss <= 1) {
+		c.add(p+".loss", "%v is out of range: a fraction is between 0 and 1", float64(l.Loss))
+	}
+}
+
+// prefix parses an IPv4 CIDR; required says whether "" is a problem.
+func (c *checker) prefix(p, s string, required bool) (netip.Prefix, bool) {
+	if s == "" {
+		if required {
+			c.add(p, "missing: the network's address range (e.g. 192.168.1.0/24)")
+		}
+		return netip.Prefix{}, false
+	}
+	pfx, err := netip.ParsePrefix(s)
+	switch {
+	case err != nil:
+		c.add(p, "%q is not a CIDR (e.g. 192.168.1.0/24)", s)
+	case !pfx.Addr().Is4():
+		c.add(p, "%q: only IPv4 is supported", s)
+	case pfx.Masked() != pfx:
+		c.add(p, "%q has host bits set: did you mean %s?", s, pfx.Masked())
+	default:
+		return pfx, true
+	}
+	return netip.Prefix{}, false
+}
+
+// addr parses an IPv4 address.
+func (c *checker) addr(p, s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		c.add(p, "%q is not an IPv4 address (e.g. 192.168.1.10)", s)
+	case !a.Is4():
+		c.add(p, "%q: only IPv4 is supported", s)
+	default:
+		return a, true
+	}
+	return netip.Addr{}, false
+}
+
+func (c *checker) rule(p string, r Rule) {
+	if r.Dir != "in" && r.Dir != "out" {
+		c.add(p+".dir", "%q is not a direction: use in or out", r.Dir)
+	}
+	switch r.Proto {
+	case "", "any", "udp", "tcp":
+	default:
+		c.add(p+".proto", "%q is not a protocol: use udp, tcp or any", r.Proto)
+	}
+	if r.Action != "allow" && r.Action != "drop" {
+		c.add(p+".action", "%q is not an action: use allow or drop", r.Action)
+	}
+	if r.Remote != "" {
+		if pfx, err := netip.ParsePrefix(r.Remote); err != nil || !pfx.Addr().Is4() {
+			c.add(p+".remote", "%q is not an IPv4 CIDR (e.g. 203.0.113.0/24)", r.Remote)
+		}
+	}
+	if r.Ports != "" {
+		if _, _, ok := ParsePorts(r.Ports); !ok {
+			c.add(p+".ports", `%q is not a port or range: use "N" or "N-M" with 1 <= N <= M <= 65535`, r.Ports)
+		}
+	}
+}
+
+// ParsePorts parses a firewall rule's ports, "9000" or "9000-9010".
+func ParsePorts(s string) (lo, hi uint16, ok bool) {
+	a, b, isRange := strings.Cut(s, "-")
+	if !isRange {
+		b = a
+	}
+	l, err1 := strconv.ParseUint(a, 10, 16)
+	h, err2 := strconv.ParseUint(b, 10, 16)
+	if err1 != nil || err2 != nil || l == 0 || l > h {
+		return 0, 0, false
+	}
+	return uint16(l), uint16(h), true
+}
+
+func (c *checker) loginURI(p, s string) {
+	const eg = "(e.g. http://203.0.113.7:9000/)"
+	if s == "" {
+		c.add(p, "missing: the grid's login URI %s", eg)
+		return
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		c.add(p, "%q is not a URL %s", s, eg)
+	case u.Scheme != "http":
+		c.add(p, "%q is not an http:// URL %s", s, eg)
+	case u.Hostname() == "":
+		c.add(p, "%q has no host %s", s, eg)
+	case u.Port() == "":
+		c.add(p, "%q has no port %s", s, eg)
+	default:
+		if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
+			c.add(p, "%q: port %s is out of range", s, u.Port())
+		}
+	}
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n |= 1<<(32-p.Bits()) - 1
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+// example suggests an address:port inside pfx for a message.
+func example(pfx netip.Prefix, ok bool) string {
+	return exampleAddr(pfx, ok) + ":9000"
+}
+
+// exampleAddr suggests an address inside pfx for a message.
+func exampleAddr(pfx netip.Prefix, ok bool) string {
+	if !ok || pfx.Bits() == 0 || pfx.Bits() >= 31 {
+		return "192.168.1.10"
+	}
+	return pfx.Addr().Next().Next().String()
+}
+
+func netNames(s *Scenario) []string {
+	var names []string
+	for _, n := range s.Networks {
+		names = append(names, n.Name)
+	}
+	return names
+}
+
+func hostNames(s *Scenario) []string {
+	var names []string
+	for _, h := range s.Hosts {
+		names = append(names, h.Name)
+	}
+	return names
+}
+
+// known lists the names defined, for a message about a reference to an undefined one.
+func known(names []string) string {
+	var q []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			q = append(q, n)
+		}
+	}
+	if len(q) == 0 {
+		return " (none are defined)"
+	}
+	return " (defined: " + strings.Join(q, ", ") + ")"
+}
+
+// fillDefaults fills in every default; s must be valid.
+func (s *Scenario) fillDefaults() {
+	yes := func() *bool { b := true; return &b }
+	if s.Duration == 0 {
+		s.Duration = DefaultDuration
+	}
+	for i := range s.Networks {
+		r := s.Networks[i].Router
+		if r == nil {
+			continue
+		}
+		if r.Parent == "" {
+			r.Parent = DefaultParent
+		}
+		if r.NAT == nil {
+			r.NAT = yes()
+		}
+		if r.Hairpin == nil {
+			r.Hairpin = yes()
+		}
+	}
+	for i := range s.Hosts {
+		for j := range s.Hosts[i].Firewall {
+			if s.Hosts[i].Firewall[j].Proto == "" {
+				s.Hosts[i].Firewall[j].Proto = "any"
+			}
+		}
+	}
+	if s.Grid.Mode == "" {
+		s.Grid.Mode = DefaultMode
+	}
+	if s.Grid.LoginPort == 0 {
+		s.Grid.LoginPort = DefaultLoginPort
+	}
+	if s.Grid.Welcome == "" {
+		s.Grid.Welcome = DefaultWelcome
+	}
+	for i := range s.Viewers {
+		v := &s.Viewers[i]
+		if v.Start == "" {
+			v.Start = DefaultStart
+		}
+		if v.Valid == nil {
+			one := Fraction(1)
+			v.Valid = &one
+		}
+		if v.Profile == "" {
+			v.Profile = DefaultProfile
+		}
+	}
+}
