@@ -1,0 +1,278 @@
+package lludp
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"strconv"
+)
+
+// Sizes of the wire format.
+const (
+	HeaderSize      = 6    // flags, sequence (4), extra-header length
+	MinPacketSize   = 7    // header plus a 1-byte message number (LL_MINIMUM_VALID_PACKET_SIZE)
+	MaxPacketSize   = 8192 // largest datagram Decode accepts, and the zero-expansion bound (LL NET_BUFFER_SIZE)
+	MaxAppendedAcks = 255  // appended acks fit a 1-byte count
+)
+
+// Packet is a decoded datagram.
+type Packet struct {
+	Flags Flags
+	Seq   uint32
+	ID    MsgID
+	Body  []byte   // after the message number, zero-expanded
+	Acks  []uint32 // appended acks
+}
+
+// Decoder decodes datagrams without allocating in steady state; Packet.Body and Packet.Acks
+// alias the decoder's buffers and are valid until the next Decode. The zero value is ready to
+// use. A Decoder is not safe for concurrent use.
+type Decoder struct {
+	buf  []byte
+	acks []uint32
+}
+
+// Decode parses one datagram. It accepts zero-coded and plain encodings of any message,
+// strips appended acks from the raw tail before zero-expanding, and skips the extra header
+// bytes byte 5 announces (OpenSim's placement: between byte 6 and the message number). It
+// does not look at the body; call the message's DecodeBody for that. Unknown message numbers
+// are not an error: Packet.ID is whatever the datagram says.
+func (d *Decoder) Decode(b []byte) (Packet, error) {
+	if len(b) < MinPacketSize {
+		return Packet{}, errorf(0, "packet too short: %d byte%s, need at least %d (offset 0)", len(b), plural(len(b)), MinPacketSize)
+	}
+	if len(b) > MaxPacketSize {
+		return Packet{}, errorf(MaxPacketSize, "packet too long: %d bytes, at most %d (offset %d)", len(b), MaxPacketSize, MaxPacketSize)
+	}
+	p := Packet{Flags: Flags(b[0]), Seq: binary.BigEndian.Uint32(b[1:5])}
+	extra := int(b[5])
+	end := len(b)
+
+	d.acks = d.acks[:0]
+	if p.Flags&FlagAcks != 0 {
+		n := int(b[end-1])
+		if tail := 4*n + 1; end-tail < MinPacketSize {
+			return Packet{}, errorf(end-1, "appended ack count %d at offset %d: %d ack%s need %d bytes after a packet of at least %d, the datagram has %d",
+				n, end-1, n, plural(n), tail, MinPacketSize, len(b))
+		}
+		end -= 4*n + 1
+		for i := 0; i < n; i++ {
+			d.acks = append(d.acks, binary.BigEndian.Uint32(b[end+4*i:]))
+		}
+		p.Acks = d.acks
+	}
+
+	// s is everything from byte 6 on, zero-expanded if need be.
+	var s []byte
+	if p.Flags&FlagZerocoded != 0 {
+		var err error
+		if d.buf, err = zeroExpand(d.buf[:0], b[:end], HeaderSize); err != nil {
+			return Packet{}, err
+		}
+	} else {
+		d.buf = append(d.buf[:0], b[HeaderSize:end]...)
+	}
+	s = d.buf
+
+	where := func(i int) string { return expandedOffset(p.Flags, i) }
+	if extra+1 > len(s) {
+		return Packet{}, errorf(HeaderSize, "extra header of %d byte%s (byte 5) leaves no room for the message number at %s: %d byte%s left",
+			extra, plural(extra), where(extra), len(s)-min(extra, len(s)), plural(len(s)-min(extra, len(s))))
+	}
+	pos := extra
+	var idLen int
+	switch {
+	case s[pos] != 0xFF:
+		p.ID, idLen = MsgID(s[pos]), 1
+	case pos+1 == len(s):
+		return Packet{}, errorf(HeaderSize+pos, "message number at %s: need at least 2 bytes after FF, have 1", where(pos))
+	case s[pos+1] != 0xFF:
+		p.ID, idLen = 0xFF00|MsgID(s[pos+1]), 2
+	case pos+4 > len(s):
+		return Packet{}, errorf(HeaderSize+pos, "message number at %s: need 4 bytes, have %d", where(pos), len(s)-pos)
+	default:
+		p.ID, idLen = MsgID(binary.BigEndian.Uint32(s[pos:])), 4
+	}
+	p.Body = s[pos+idLen:]
+	return p, nil
+}
+
+// expandedOffset describes offset i of the data after the header as an offset in the packet.
+func expandedOffset(f Flags, i int) string {
+	if f&FlagZerocoded != 0 {
+		return "offset " + strconv.Itoa(HeaderSize+i) + " of the zero-expanded packet"
+	}
+	return "offset " + strconv.Itoa(HeaderSize+i)
+}
+
+// Encode appends a whole datagram to dst: header (flags, seq big-endian, offset byte 0),
+// message number, body — zero-coded when the template says Zerocoded and the coded form is
+// not longer than the plain one (OpenSim's rule; LL's viewer codes only when it is strictly
+// shorter, both decode either way), with FlagZerocoded set or cleared to match — then, if
+// len(acks) > 0, the acks as big-endian U32s and a count byte, with FlagAcks set. flags may
+// carry FlagReliable/FlagResent; Encode manages FlagZerocoded and FlagAcks itself.
+//
+// In steady state (dst reused with enough capacity) Encode does not allocate; zero-coding
+// uses dst's spare capacity as scratch. More than MaxAppendedAcks acks, or a message whose
+// Variable block has more than MaxBlocks entries, is a programming error and panics.
+func Encode(dst []byte, flags Flags, seq uint32, m Message, acks []uint32) []byte {
+	if len(acks) > MaxAppendedAcks {
+		panic("lludp: Encode: " + strconv.Itoa(len(acks)) + " appended acks, at most 255 fit")
+	}
+	id := m.ID()
+	start := len(dst)
+	flags &^= FlagZerocoded | FlagAcks
+	dst = append(dst, byte(flags), byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq), 0)
+	switch id.numLen() {
+	case 1:
+		dst = append(dst, byte(id))
+	case 2:
+		dst = append(dst, 0xFF, byte(id))
+	default:
+		dst = binary.BigEndian.AppendUint32(dst, uint32(id))
+	}
+	dst = m.AppendBody(dst)
+
+	if zerocoded(id) {
+		plainEnd := len(dst)
+		plain := dst[start+HeaderSize : plainEnd]
+		dst = zeroCode(dst, plain) // the coded form goes after the plain one, as scratch
+		if coded := len(dst) - plainEnd; coded <= len(plain) {
+			copy(dst[start+HeaderSize:], dst[plainEnd:])
+			dst = dst[:start+HeaderSize+coded]
+			dst[start] |= byte(FlagZerocoded)
+		} else {
+			dst = dst[:plainEnd]
+		}
+	}
+
+	if len(acks) > 0 {
+		for _, a := range acks {
+			dst = binary.BigEndian.AppendUint32(dst, a)
+		}
+		dst = append(dst, byte(len(acks)))
+		dst[start] |= byte(FlagAcks)
+	}
+	return dst
+}
+
+// zeroCode appends the zero-coded form of src to dst: each run of zero bytes becomes 00 and
+// the run length; runs longer than 255 are split (255 zeros → 00 FF, 256 → 00 FF 00 01).
+// src may alias dst's contents but not its spare capacity.
+//
+// It works a word at a time: literal spans are copied 8 bytes per store and zero runs are
+// measured 8 bytes per load, so the output gets 8 bytes of slack beyond the worst case
+// (every zero alone: 2×len(src)).
+func zeroCode(dst, src []byte) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, 2*len(src)+8)
+	out := dst[:cap(dst)]
+	i := 0
+	for i < len(src) {
+		// A literal span, up to the next zero byte.
+		for i+8 <= len(src) {
+			v := binary.LittleEndian.Uint64(src[i:])
+			binary.LittleEndian.PutUint64(out[n:], v)
+			if z := zeroBytes(v); z != 0 {
+				k := bits.TrailingZeros64(z) >> 3 // bytes before the first zero
+				i, n = i+k, n+k
+				goto run
+			}
+			i, n = i+8, n+8
+		}
+		for i < len(src) && src[i] != 0 {
+			out[n] = src[i]
+			i, n = i+1, n+1
+		}
+		if i == len(src) {
+			break
+		}
+	run:
+		// A run of zeros starting at src[i].
+		{
+			r := 0
+			for i+8 <= len(src) {
+				v := binary.LittleEndian.Uint64(src[i:])
+				if v != 0 {
+					k := bits.TrailingZeros64(v) >> 3 // zero bytes before the first non-zero one
+					r, i = r+k, i+k
+					goto emit
+				}
+				r, i = r+8, i+8
+			}
+			for i < len(src) && src[i] == 0 {
+				r, i = r+1, i+1
+			}
+		emit:
+			for r > 255 {
+				out[n], out[n+1] = 0, 255
+				n, r = n+2, r-255
+			}
+			out[n], out[n+1] = 0, byte(r)
+			n += 2
+		}
+	}
+	return out[:n]
+}
+
+// zeroBytes has the high bit set in (at least) the lowest zero byte of v and in no byte
+// below it; it is 0 if v has no zero byte.
+func zeroBytes(v uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	return (v - lo) &^ v & hi
+}
+
+// zeroExpand appends the zero-expansion of b[from:] to dst. A run 00 N expands to N zeros; like
+// LL's reader, 00 00 expands to 256. The expansion, with the header, may not pass
+// MaxPacketSize. Offsets in errors are offsets in b.
+//
+// Literal spans are copied 8 bytes per store and runs cleared 8 bytes per store, so the
+// output keeps room for one whole step (a 256-byte run plus a word) beyond what it holds.
+func zeroExpand(dst, b []byte, from int) ([]byte, error) {
+	const (
+		limit = MaxPacketSize - HeaderSize
+		room  = 256 + 8
+	)
+	n := len(dst)
+	dst = slices.Grow(dst, min(2*(len(b)-from), limit)+room)
+	out := dst[:cap(dst)]
+	for i := from; i < len(b); {
+		if len(out)-n < room {
+			out = slices.Grow(out[:n], room)
+			out = out[:cap(out)]
+		}
+		if c := b[i]; c != 0 {
+			k := 1
+			if i+8 <= len(b) {
+				v := binary.LittleEndian.Uint64(b[i:])
+				binary.LittleEndian.PutUint64(out[n:], v)
+				k = 8
+				if z := zeroBytes(v); z != 0 {
+					k = bits.TrailingZeros64(z) >> 3
+				}
+			} else {
+				out[n] = c
+			}
+			if n+k > limit {
+				return out[:n], errorf(i, "zero-expanded data at offset %d grows past %d bytes", i, MaxPacketSize)
+			}
+			n, i = n+k, i+k
+			continue
+		}
+		if i+1 == len(b) {
+			return out[:n], errorf(i, "zero-code run at offset %d has no count byte", i)
+		}
+		run := int(b[i+1])
+		if run == 0 {
+			run = 256
+		}
+		if n+run > limit {
+			return out[:n], errorf(i, "zero-code run at offset %d expands past %d bytes", i, MaxPacketSize)
+		}
+		for j := n; j < n+run; j += 8 {
+			binary.LittleEndian.PutUint64(out[j:], 0)
+		}
+		n, i = n+run, i+2
+	}
+	return out[:n], nil
+}
