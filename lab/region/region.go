@@ -1,0 +1,338 @@
+package region
+
+import (
+	"encoding/hex"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+
+	"gridlab/lab/circuit"
+	"gridlab/lab/lludp"
+	"gridlab/lab/login"
+	"gridlab/sim"
+)
+
+// Logger receives log lines; the driver stamps them with (virtual) time.
+type Logger interface {
+	Logf(level, format string, args ...any)
+}
+
+// Clock is what a region needs of time; *sim.Sim satisfies it.
+type Clock interface {
+	circuit.Clock
+	At(t sim.Time, label string, fn func()) sim.Timer
+}
+
+// Config describes one region.
+type Config struct {
+	Name           string
+	ID             uuid.UUID
+	X, Y           uint32 // grid location, in regions
+	Clock          Clock
+	Log            Logger
+	Send           func(to netip.AddrPort, b []byte)
+	ChannelVersion string        // AgentMovementComplete.SimData.ChannelVersion
+	AckDelay       time.Duration // how often pending acks are flushed; OpenSim: 500 ms
+	PingInterval   time.Duration // StartPingCheck period; OpenSim: 5 s
+	Inactivity     time.Duration // disconnect after this long without a packet; OpenSim: 60 s
+	// OnUseCircuitCode, if set, observes every UseCircuitCode the region receives (for diagnosis).
+	OnUseCircuitCode func(code uint32, from netip.AddrPort, known bool)
+}
+
+// Stats counts what the region saw.
+type Stats struct {
+	UseCircuitCode  uint64 // UseCircuitCode packets received, repeats included
+	UnknownCircuits uint64 // UseCircuitCode with an unknown code or mismatched session/agent
+	Repeated        uint64 // UseCircuitCode for a circuit that already exists
+	Orphans         uint64 // packets from an endpoint with no circuit
+	Malformed       uint64 // datagrams that did not parse
+	Arrivals        uint64 // agents that completed movement into the region
+	Logouts         uint64
+	Timeouts        uint64 // agents disconnected for inactivity
+	AgentUpdates    uint64
+	Circuit         circuit.Stats // summed over closed and open circuits
+}
+
+type client struct {
+	ep        netip.AddrPort
+	ac        login.AgentCircuit
+	c         *circuit.Circuit
+	root      bool // completed movement
+	handshake bool // RegionHandshakeReply received
+	pingID    uint8
+	pingTimer sim.Timer
+	idleTimer sim.Timer
+	loggedOut bool
+}
+
+// Region is one region's UDP server.
+type Region struct {
+	cfg       Config
+	handle    uint64
+	expected  map[uint32]login.AgentCircuit // by circuit code
+	clients   map[netip.AddrPort]*client
+	byAgent   map[uuid.UUID]*client
+	dec       lludp.Decoder
+	buf       []byte
+	stats     Stats
+	malformed int
+}
+
+// New returns a region with no agents.
+func New(cfg Config) *Region {
+	if cfg.AckDelay <= 0 {
+		cfg.AckDelay = 500 * time.Millisecond
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 5 * time.Second
+	}
+	if cfg.Inactivity <= 0 {
+		cfg.Inactivity = 60 * time.Second
+	}
+	if cfg.ChannelVersion == "" {
+		cfg.ChannelVersion = "gridlab"
+	}
+	return &Region{
+		cfg:      cfg,
+		handle:   uint64(cfg.X*256)<<32 | uint64(cfg.Y*256),
+		expected: make(map[uint32]login.AgentCircuit),
+		clients:  make(map[netip.AddrPort]*client),
+		byAgent:  make(map[uuid.UUID]*client),
+	}
+}
+
+// SetSend sets where replies go, for drivers that bind the socket after creating the region.
+func (r *Region) SetSend(send func(to netip.AddrPort, b []byte)) { r.cfg.Send = send }
+
+// Name returns the region's name.
+func (r *Region) Name() string { return r.cfg.Name }
+
+// Stats returns the region's counters, including those of its circuits.
+func (r *Region) Stats() Stats {
+	s := r.stats
+	for _, cl := range r.clients { // sums do not depend on order
+		s.Circuit.Add(cl.c.Stats())
+	}
+	return s
+}
+
+// Agents returns the number of connected circuits.
+func (r *Region) Agents() int { return len(r.clients) }
+
+// Expected returns the number of circuits registered by the login service and not yet used.
+func (r *Region) Expected() int { return len(r.expected) }
+
+// ExpectAgent registers a circuit the login service has handed to a viewer (OpenSim's
+// Scene.NewUserConnection → AgentCircuitManager.AddNewCircuit).
+func (r *Region) ExpectAgent(ac login.AgentCircuit) error {
+	r.cfg.Log.Logf("INFO", "[SCENE]: Region %s told of incoming root agent %s %s %s (circuit code %d, IP %s, teleportflags (ViaLogin))",
+		r.cfg.Name, ac.First, ac.Last, ac.AgentID, ac.CircuitCode, ac.ClientIP)
+	r.expected[ac.CircuitCode] = ac
+	r.cfg.Log.Logf("INFO", "[SCENE %s]: authorized child agent %s %s %s (circuit code %d)",
+		r.cfg.Name, ac.First, ac.Last, ac.AgentID, ac.CircuitCode)
+	return nil
+}
+
+// Receive handles one datagram from the network.
+func (r *Region) Receive(from netip.AddrPort, b []byte) {
+	p, err := r.dec.Decode(b)
+	if err != nil {
+		r.stats.Malformed++
+		r.malformed++
+		if r.malformed <= 100 { // OpenSim logs the first 100
+			r.cfg.Log.Logf("WARN", "[LLUDPSERVER]: Malformed data, cannot parse %d byte packet from %s, data %s:", len(b), from, hex.EncodeToString(b[:min(len(b), 64)]))
+		}
+		return
+	}
+	cl := r.clients[from]
+	if p.ID == lludp.MsgUseCircuitCode {
+		var ucc lludp.UseCircuitCode
+		if err := ucc.DecodeBody(p.Body); err != nil {
+			r.stats.Malformed++
+			return
+		}
+		r.stats.UseCircuitCode++
+		if cl != nil {
+			// Kept from OpenSim ≤0.7.2 on purpose: the operator's best clue for sim-reply-blocked.
+			r.stats.Repeated++
+			r.cfg.Log.Logf("INFO", "[LLUDPSERVER]: Ignoring a repeated UseCircuitCode from %s at %s for circuit %d", ucc.AgentID, from, ucc.Code)
+			cl.c.ReceivePacket(&p, len(b)) // acked and deduplicated like any reliable packet
+			if r.cfg.OnUseCircuitCode != nil {
+				r.cfg.OnUseCircuitCode(ucc.Code, from, true)
+			}
+			return
+		}
+		r.useCircuitCode(from, &p, &ucc, len(b))
+		return
+	}
+	if cl == nil {
+		r.stats.Orphans++
+		return
+	}
+	cl.c.ReceivePacket(&p, len(b))
+}
+
+func (r *Region) sendTo(ep netip.AddrPort) func([]byte) {
+	return func(b []byte) { r.cfg.Send(ep, b) }
+}
+
+// useCircuitCode is OpenSim's HandleUseCircuitCode for an endpoint with no client yet.
+func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp.UseCircuitCode, n int) {
+	// OpenSim (0.9.1+) acks before it authorises: "i hear you shutup".
+	r.buf = lludp.Encode(r.buf[:0], 0, 0, &lludp.PacketAck{IDs: []uint32{p.Seq}}, nil)
+	r.stats.Circuit.PacketsSent++
+	r.stats.Circuit.BytesSent += uint64(len(r.buf))
+	r.stats.Circuit.AcksSent++
+	r.cfg.Send(from, r.buf)
+
+	r.cfg.Log.Logf("DEBUG", "[LLUDPSERVER]: Handling UseCircuitCode request for circuit %d to %s from IP %s", ucc.Code, r.cfg.Name, from)
+	ac, ok := r.expected[ucc.Code]
+	if !ok || ac.SessionID != ucc.SessionID || ac.AgentID != ucc.AgentID {
+		r.stats.UnknownCircuits++
+		r.cfg.Log.Logf("WARN", "[LLUDPSERVER]: Ignoring connection request for %s to %s with unknown circuit code %d from IP %s", ucc.AgentID, r.cfg.Name, ucc.Code, from)
+		if r.cfg.OnUseCircuitCode != nil {
+			r.cfg.OnUseCircuitCode(ucc.Code, from, false)
+		}
+		return
+	}
+	if r.cfg.OnUseCircuitCode != nil {
+		r.cfg.OnUseCircuitCode(ucc.Code, from, true)
+	}
+	if old := r.byAgent[ac.AgentID]; old != nil {
+		r.close(old, "relogin")
+	}
+	cl := &client{ep: from, ac: ac}
+	cl.c = circuit.New(circuit.Config{
+		Clock:         r.cfg.Clock,
+		Send:          r.sendTo(from),
+		Deliver:       func(p *lludp.Packet) { r.deliver(cl, p) },
+		ResendTimeout: time.Second, // OpenSim's initial RTO
+		MaxResends:    -1,          // OpenSim resends until acked or the client times out
+		AckDelay:      r.cfg.AckDelay,
+	})
+	r.clients[from] = cl
+	r.byAgent[ac.AgentID] = cl
+	r.cfg.Log.Logf("DEBUG", "[LLUDPSERVER]: Client created")
+	cl.c.MarkReceived(p.Seq, n) // acked above; a resend of it is a duplicate
+	r.armIdle(cl)
+	cl.pingTimer = r.cfg.Clock.After(r.cfg.PingInterval, "region-ping", func() { r.ping(cl) })
+}
+
+func (r *Region) ping(cl *client) {
+	if cl.c.Closed() {
+		return
+	}
+	cl.pingID++
+	cl.c.Send(&lludp.StartPingCheck{PingID: cl.pingID, OldestUnacked: cl.c.OldestUnacked()})
+	cl.pingTimer = r.cfg.Clock.After(r.cfg.PingInterval, "region-ping", func() { r.ping(cl) })
+}
+
+// armIdle schedules the inactivity check for when the client would time out if nothing arrives.
+func (r *Region) armIdle(cl *client) {
+	last := cl.c.LastReceived()
+	cl.idleTimer = r.cfg.Clock.At(last.Add(r.cfg.Inactivity)+1, "region-idle", func() {
+		if cl.c.Closed() {
+			return
+		}
+		idle := r.cfg.Clock.Now().Sub(cl.c.LastReceived())
+		if idle <= r.cfg.Inactivity {
+			r.armIdle(cl)
+			return
+		}
+		kind := "child"
+		if cl.root {
+			kind = "root"
+		}
+		r.stats.Timeouts++
+		r.cfg.Log.Logf("WARN", "[LLUDPSERVER]: No packets received from %s agent of %s %s for %dms in %s.  Disconnecting.",
+			kind, cl.ac.First, cl.ac.Last, idle.Milliseconds(), r.cfg.Name)
+		cl.c.Send(&lludp.DisableSimulator{})
+		r.close(cl, "timeout")
+	})
+}
+
+func (r *Region) deliver(cl *client, p *lludp.Packet) {
+	switch p.ID {
+	case lludp.MsgCompleteAgentMovement:
+		var m lludp.CompleteAgentMovement
+		if m.DecodeBody(p.Body) != nil || m.CircuitCode != cl.ac.CircuitCode || m.AgentID != cl.ac.AgentID || m.SessionID != cl.ac.SessionID {
+			return
+		}
+		if cl.root {
+			r.cfg.Log.Logf("INFO", "[SCENE PRESENCE]: Aborting CompleteMovement call for %s %s in %s as they are already root", cl.ac.First, cl.ac.Last, r.cfg.Name)
+			return
+		}
+		cl.root = true
+		r.stats.Arrivals++
+		pos := cl.ac.StartPos
+		r.cfg.Log.Logf("INFO", "[SCENE PRESENCE]: Complete movement of %s %s into %s <%g, %g, %g>", cl.ac.First, cl.ac.Last, r.cfg.Name, pos[0], pos[1], pos[2])
+		cl.c.SendReliable(r.regionHandshake())
+		cl.c.SendReliable(&lludp.AgentMovementComplete{
+			AgentID:        cl.ac.AgentID,
+			SessionID:      cl.ac.SessionID,
+			Position:       pos,
+			LookAt:         cl.ac.LookAt,
+			RegionHandle:   r.handle,
+			ChannelVersion: []byte(r.cfg.ChannelVersion),
+		})
+	case lludp.MsgRegionHandshakeReply:
+		cl.handshake = true
+	case lludp.MsgAgentUpdate:
+		r.stats.AgentUpdates++
+	case lludp.MsgLogoutRequest:
+		var m lludp.LogoutRequest
+		if m.DecodeBody(p.Body) != nil || m.AgentID != cl.ac.AgentID || m.SessionID != cl.ac.SessionID {
+			return
+		}
+		r.cfg.Log.Logf("INFO", "[CLIENT]: Got a logout request for %s %s in %s", cl.ac.First, cl.ac.Last, r.cfg.Name)
+		cl.c.SendReliable(&lludp.LogoutReply{AgentID: cl.ac.AgentID, SessionID: cl.ac.SessionID, ItemIDs: []uuid.UUID{uuid.Nil}})
+		cl.c.FlushAcks()
+		r.stats.Logouts++
+		cl.loggedOut = true
+		r.close(cl, "logout")
+	}
+}
+
+func (r *Region) regionHandshake() *lludp.RegionHandshake {
+	return &lludp.RegionHandshake{
+		SimAccess:   13, // PG
+		SimName:     []byte(r.cfg.Name),
+		WaterHeight: 20,
+		RegionID:    r.cfg.ID,
+		CPUClassID:  9,
+		CPURatio:    1,
+		ProductName: []byte("Mainland"),
+		RegionInfo4: []lludp.RegionInfo4{{RegionProtocols: 1 << 63}},
+	}
+}
+
+// close tears a client down: its circuit, its expected-circuit entry and its timers.
+func (r *Region) close(cl *client, why string) {
+	if r.clients[cl.ep] != cl {
+		return
+	}
+	r.stats.Circuit.Add(cl.c.Stats())
+	cl.c.Close()
+	cl.pingTimer.Stop()
+	cl.idleTimer.Stop()
+	delete(r.clients, cl.ep)
+	if r.byAgent[cl.ac.AgentID] == cl {
+		delete(r.byAgent, cl.ac.AgentID)
+	}
+	delete(r.expected, cl.ac.CircuitCode)
+	r.cfg.Log.Logf("DEBUG", "[CLIENT]: Close has been called for %s %s attached to scene %s (%s)", cl.ac.First, cl.ac.Last, r.cfg.Name, why)
+}
+
+// Shutdown closes every client in a stable order.
+func (r *Region) Shutdown() {
+	eps := make([]netip.AddrPort, 0, len(r.clients))
+	for ep := range r.clients {
+		eps = append(eps, ep)
+	}
+	sort.Slice(eps, func(i, j int) bool { return eps[i].Compare(eps[j]) < 0 })
+	for _, ep := range eps {
+		r.close(r.clients[ep], "shutdown")
+	}
+}
