@@ -1,0 +1,413 @@
+package viewer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/google/uuid"
+
+	"gridlab/lab/circuit"
+	"gridlab/lab/lludp"
+	"gridlab/lab/login"
+	"gridlab/lab/vhttp"
+	"gridlab/netem"
+	"gridlab/sim"
+)
+
+// Stage is a milestone of the login sequence.
+type Stage int
+
+// The stages, in the order a successful login reaches them.
+const (
+	StageLoginReply       Stage = iota // the login service's reply arrived
+	StageCircuitAck                    // the region acked UseCircuitCode
+	StageRegionHandshake               // RegionHandshake arrived
+	StageMovementComplete              // AgentMovementComplete arrived: the user is in world
+	NumStages
+)
+
+// Outcomes the viewer decides by itself. Symptoms that several setups share ("no-circuit-ack",
+// "agent-wait-timeout", "login-timeout") are refined into failure modes by the lab's diagnosis.
+const (
+	Success          = "success"
+	BadCredentials   = "bad-credentials"
+	LoginFailed      = "login-failed"
+	LoginPortClosed  = "login-port-closed"
+	LoginTimeout     = "login-timeout"
+	LoginBadReply    = "login-bad-reply"
+	NoCircuitAck     = "no-circuit-ack"
+	AgentWaitTimeout = "agent-wait-timeout"
+)
+
+// StreamHandler receives a TCP connection's events.
+type StreamHandler interface {
+	OnConnect()
+	OnData(b []byte)
+	OnClose(err error)
+}
+
+// Conn is an outgoing TCP connection.
+type Conn interface {
+	Write(b []byte)
+	Close()
+	Abort()
+}
+
+// UDPSocket is a bound UDP socket.
+type UDPSocket interface {
+	WriteTo(b []byte, to netip.AddrPort)
+	LocalAddr() netip.AddrPort
+	Close()
+}
+
+// Network is what a viewer needs of its host's network stack.
+type Network interface {
+	DialTCP(to netip.AddrPort, h StreamHandler) Conn
+	ListenUDP(recv func(from netip.AddrPort, b []byte)) (UDPSocket, error)
+}
+
+// Config is one viewer.
+type Config struct {
+	ID        int
+	First     string
+	Last      string
+	Password  string // clear text; hashed before it leaves the viewer
+	LoginURI  string // http://host:port/
+	LoginAddr netip.AddrPort
+	Start     string        // last, home or uri:Region&x&y&z
+	Stay      time.Duration // time in world before logging out; 0 = stay
+	Profile   Profile
+	Clock     circuit.Clock
+	Net       Network
+	Rand      *rand.Rand // the viewer's own stream (ping jitter)
+	// Done is called once when the viewer has finished: failed, or logged out.
+	Done func(v *Viewer)
+	// Decided is called once when the outcome is known (in world, or failed).
+	Decided func(v *Viewer)
+}
+
+// Result is what happened to one viewer.
+type Result struct {
+	Start       sim.Time
+	Stages      [NumStages]sim.Time // absolute virtual times; -1 = not reached
+	Outcome     string
+	Message     string
+	DecidedAt   sim.Time
+	Status      string // the last status line shown
+	CircuitCode uint32
+	AgentID     uuid.UUID
+	Sim         netip.AddrPort // region address from the login reply
+	LocalUDP    netip.AddrPort
+	UCCSends    int // UseCircuitCode transmissions, first one included
+	LoggedOut   bool
+	Circuit     circuit.Stats
+}
+
+// Viewer is one synthetic viewer.
+type Viewer struct {
+	cfg        Config
+	res        Result
+	conn       Conn
+	sock       UDPSocket
+	c          *circuit.Circuit
+	reply      *login.Reply
+	uccSeq     uint32
+	acked      bool
+	timer      sim.Timer // the current stage's deadline
+	tick       sim.Timer // AgentUpdate
+	pingTimer  sim.Timer
+	pingID     uint8
+	decided    bool
+	done       bool
+	loggingOut bool
+}
+
+// New returns a viewer that starts when Start is called.
+func New(cfg Config) *Viewer {
+	v := &Viewer{cfg: cfg}
+	for i := range v.res.Stages {
+		v.res.Stages[i] = -1
+	}
+	return v
+}
+
+// Result returns what happened so far.
+func (v *Viewer) Result() *Result { return &v.res }
+
+// CircuitStats returns the circuit's counters, live or final.
+func (v *Viewer) CircuitStats() circuit.Stats {
+	if v.c == nil {
+		return v.res.Circuit
+	}
+	return v.c.Stats()
+}
+
+// Config returns the viewer's configuration.
+func (v *Viewer) Config() *Config { return &v.cfg }
+
+func (v *Viewer) now() sim.Time { return v.cfg.Clock.Now() }
+
+func (v *Viewer) status(s string) { v.res.Status = s }
+
+func (v *Viewer) reach(s Stage) {
+	if v.res.Stages[s] < 0 {
+		v.res.Stages[s] = v.now()
+	}
+}
+
+// proxy lets the connection exist before the HTTP client that handles its events.
+type proxy struct{ h StreamHandler }
+
+func (p *proxy) OnConnect()        { p.h.OnConnect() }
+func (p *proxy) OnData(b []byte)   { p.h.OnData(b) }
+func (p *proxy) OnClose(err error) { p.h.OnClose(err) }
+
+// Start begins the login: the XML-RPC request to the login service.
+func (v *Viewer) Start() {
+	v.res.Start = v.now()
+	v.status("Logging in...")
+	body, err := login.EncodeRequest(login.Request{
+		First:    v.cfg.First,
+		Last:     v.cfg.Last,
+		Passwd:   login.HashPassword(v.cfg.Password),
+		Start:    v.cfg.Start,
+		Channel:  "gridlab",
+		Version:  "0.1.0",
+		Platform: "Lnx",
+		Mac:      fmt.Sprintf("%032x", v.cfg.ID),
+		ID0:      fmt.Sprintf("%032x", v.cfg.ID),
+	})
+	if err != nil {
+		v.fail(LoginFailed, err.Error())
+		return
+	}
+	req, err := http.NewRequest(http.MethodPost, v.cfg.LoginURI, bytes.NewReader(body))
+	if err != nil {
+		v.fail(LoginFailed, err.Error())
+		return
+	}
+	req.Header.Set("Content-Type", "text/xml")
+	p := &proxy{}
+	v.conn = v.cfg.Net.DialTCP(v.cfg.LoginAddr, p)
+	p.h = vhttp.NewClientConn(v.conn, req, body, v.onLoginReply)
+	v.timer = v.cfg.Clock.After(v.cfg.Profile.LoginTimeout, "viewer-login-timeout", func() {
+		v.conn.Abort()
+		v.fail(LoginTimeout, MsgUnableToConnect)
+	})
+}
+
+func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
+	if v.decided {
+		return
+	}
+	v.timer.Stop()
+	switch {
+	case errors.Is(err, netem.ErrRefused):
+		v.fail(LoginPortClosed, MsgUnableToConnect)
+		return
+	case err != nil:
+		v.fail(LoginTimeout, MsgUnableToConnect)
+		return
+	case resp.StatusCode != http.StatusOK:
+		v.fail(LoginFailed, fmt.Sprintf("Login failed. The login server answered HTTP %d.", resp.StatusCode))
+		return
+	}
+	v.conn.Close()
+	reply, derr := login.DecodeReply(body)
+	if derr != nil {
+		v.fail(LoginBadReply, MsgMalformedReply)
+		return
+	}
+	v.reach(StageLoginReply)
+	if !reply.OK() {
+		if reply.Reason == "key" && bytes.Contains([]byte(reply.Message), []byte("Could not authenticate")) {
+			v.fail(BadCredentials, reply.Message)
+		} else {
+			v.fail(LoginFailed, reply.Message)
+		}
+		return
+	}
+	v.reply = reply
+	v.res.CircuitCode = reply.CircuitCode
+	v.res.AgentID = reply.AgentID
+	v.res.Sim = netip.AddrPortFrom(reply.SimIP, reply.SimPort)
+	v.status("Initializing world...")
+	v.connectRegion()
+}
+
+func (v *Viewer) connectRegion() {
+	sock, err := v.cfg.Net.ListenUDP(v.onDatagram)
+	if err != nil {
+		v.fail(LoginFailed, "Network error: Could not establish connection, please check your network connection.")
+		return
+	}
+	v.sock = sock
+	v.res.LocalUDP = sock.LocalAddr()
+	simAddr := v.res.Sim
+	v.c = circuit.New(circuit.Config{
+		Clock: v.cfg.Clock,
+		Send: func(b []byte) {
+			v.sock.WriteTo(b, simAddr)
+		},
+		Deliver:       v.deliver,
+		GiveUp:        v.giveUp,
+		ResendTimeout: v.cfg.Profile.ResendTimeout,
+		MaxResends:    v.cfg.Profile.Retries,
+		AckDelay:      v.cfg.Profile.AckDelay,
+		Piggyback:     true,
+	})
+	v.status("Waiting for region handshake...")
+	v.uccSeq = v.c.SendReliableWith(&lludp.UseCircuitCode{
+		Code:      v.reply.CircuitCode,
+		SessionID: v.reply.SessionID,
+		AgentID:   v.reply.AgentID,
+	}, v.cfg.Profile.CircuitResend, v.cfg.Profile.CircuitRetries)
+	v.res.UCCSends = 1
+}
+
+func (v *Viewer) giveUp(seq uint32, id lludp.MsgID) {
+	if seq == v.uccSeq && !v.acked {
+		v.fail(NoCircuitAck, MsgTroubleConnecting)
+	}
+}
+
+func (v *Viewer) onDatagram(from netip.AddrPort, b []byte) {
+	if v.c == nil || from != v.res.Sim {
+		return // viewers drop datagrams from hosts they have no circuit with
+	}
+	v.c.Receive(b)
+	if !v.acked && v.uccSeq != 0 && !v.c.Pending(v.uccSeq) && !v.decided {
+		v.acked = true
+		v.reach(StageCircuitAck)
+		v.status("Connecting to region...")
+		v.c.SendReliable(&lludp.CompleteAgentMovement{
+			AgentID:     v.reply.AgentID,
+			SessionID:   v.reply.SessionID,
+			CircuitCode: v.reply.CircuitCode,
+		})
+		v.timer = v.cfg.Clock.After(v.cfg.Profile.AgentWait, "viewer-agent-wait", func() {
+			v.fail(AgentWaitTimeout, MsgTroubleConnecting)
+		})
+	}
+}
+
+func (v *Viewer) deliver(p *lludp.Packet) {
+	switch p.ID {
+	case lludp.MsgRegionHandshake:
+		v.reach(StageRegionHandshake)
+		v.c.SendReliable(&lludp.RegionHandshakeReply{AgentID: v.reply.AgentID, SessionID: v.reply.SessionID, Flags: 0x7})
+		v.c.Send(v.agentUpdate())
+	case lludp.MsgAgentMovementComplete:
+		if v.decided {
+			return
+		}
+		v.reach(StageMovementComplete)
+		v.timer.Stop()
+		v.status("Logged in")
+		v.decide(Success, "")
+		v.tick = v.cfg.Clock.After(v.cfg.Profile.AgentUpdateInterval, "viewer-agent-update", v.sendAgentUpdate)
+		v.schedulePing()
+		if v.cfg.Stay > 0 {
+			v.timer = v.cfg.Clock.After(v.cfg.Stay, "viewer-logout", v.logout)
+		}
+	case lludp.MsgLogoutReply:
+		if v.loggingOut {
+			v.res.LoggedOut = true
+			v.finish()
+		}
+	case lludp.MsgDisableSimulator:
+		v.finish()
+	}
+}
+
+func (v *Viewer) agentUpdate() *lludp.AgentUpdate {
+	return &lludp.AgentUpdate{
+		AgentID:      v.reply.AgentID,
+		SessionID:    v.reply.SessionID,
+		BodyRotation: [3]float32{0, 0, 0},
+		CameraCenter: [3]float32{128, 128, 25},
+		CameraAtAxis: [3]float32{1, 0, 0},
+		Far:          64,
+	}
+}
+
+func (v *Viewer) sendAgentUpdate() {
+	if v.done || v.loggingOut {
+		return
+	}
+	v.c.Send(v.agentUpdate())
+	v.tick = v.cfg.Clock.After(v.cfg.Profile.AgentUpdateInterval, "viewer-agent-update", v.sendAgentUpdate)
+}
+
+func (v *Viewer) schedulePing() {
+	iv := v.cfg.Profile.PingInterval
+	d := time.Duration(float64(iv) * (0.95 + 0.1*v.cfg.Rand.Float64()))
+	v.pingTimer = v.cfg.Clock.After(d, "viewer-ping", func() {
+		if v.done {
+			return
+		}
+		v.pingID++
+		v.c.Send(&lludp.StartPingCheck{PingID: v.pingID, OldestUnacked: v.c.OldestUnacked()})
+		v.schedulePing()
+	})
+}
+
+// Logout sends LogoutRequest and quits on LogoutReply or after the profile's logout wait.
+func (v *Viewer) logout() {
+	if v.done || v.loggingOut {
+		return
+	}
+	v.loggingOut = true
+	v.status("Logging out...")
+	v.tick.Stop()
+	v.c.SendReliable(&lludp.LogoutRequest{AgentID: v.reply.AgentID, SessionID: v.reply.SessionID})
+	v.timer = v.cfg.Clock.After(v.cfg.Profile.LogoutWait, "viewer-logout-wait", v.finish)
+}
+
+func (v *Viewer) decide(outcome, msg string) {
+	if v.decided {
+		return
+	}
+	v.decided = true
+	v.res.Outcome = outcome
+	v.res.Message = msg
+	v.res.DecidedAt = v.now()
+	if v.cfg.Decided != nil {
+		v.cfg.Decided(v)
+	}
+}
+
+func (v *Viewer) fail(outcome, msg string) {
+	if v.decided {
+		return
+	}
+	v.decide(outcome, msg)
+	v.finish()
+}
+
+// finish releases the viewer's sockets and timers and reports it done.
+func (v *Viewer) finish() {
+	if v.done {
+		return
+	}
+	v.done = true
+	v.timer.Stop()
+	v.tick.Stop()
+	v.pingTimer.Stop()
+	if v.c != nil {
+		v.c.FlushAcks()
+		v.res.Circuit = v.c.Stats()
+		v.c.Close()
+	}
+	if v.sock != nil {
+		v.sock.Close()
+	}
+	if v.cfg.Done != nil {
+		v.cfg.Done(v)
+	}
+}
