@@ -1,0 +1,118 @@
+package lab
+
+import (
+	"bytes"
+	"io/fs"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"gridlab/lab/viewer"
+	"gridlab/reports"
+	"gridlab/scenarios"
+)
+
+func bundled(t *testing.T, file string) *scenarios.Scenario {
+	t.Helper()
+	data, err := fs.ReadFile(scenarios.Files, file)
+	require.NoError(t, err)
+	sc, err := scenarios.Parse(file, data)
+	require.NoError(t, err)
+	return sc
+}
+
+func reportJSON(t *testing.T, run *reports.Run) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, reports.Build(run).WriteJSON(&buf))
+	return buf.Bytes()
+}
+
+func outcomes(run *reports.Run) map[string]int {
+	m := map[string]int{}
+	for _, v := range run.Viewers {
+		m[v.Outcome]++
+	}
+	return m
+}
+
+func TestDefaultScenarioIsDeterministic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the 1,000-viewer default scenario four times")
+	}
+	sc := bundled(t, scenarios.Default)
+	first, err := Run(sc, Options{})
+	require.NoError(t, err)
+	again, err := Run(sc, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, first.TraceHash, again.TraceHash, "same scenario and seed: same trace hash")
+	assert.Equal(t, string(reportJSON(t, first)), string(reportJSON(t, again)), "same scenario and seed: byte-identical report.json")
+
+	prev := runtime.GOMAXPROCS(1)
+	single, err := Run(sc, Options{})
+	runtime.GOMAXPROCS(prev)
+	require.NoError(t, err)
+	assert.Equal(t, string(reportJSON(t, first)), string(reportJSON(t, single)), "GOMAXPROCS=1 gives the same bytes")
+
+	seed := sc.Seed + 1
+	other, err := Run(sc, Options{Seed: &seed})
+	require.NoError(t, err)
+	assert.NotEqual(t, first.TraceHash, other.TraceHash, "another seed gives another trace hash")
+}
+
+func TestEveryViewerOfTheDefaultScenarioLogsIn(t *testing.T) {
+	sc := bundled(t, scenarios.Default)
+	run, err := Run(sc, Options{})
+	require.NoError(t, err)
+	require.Len(t, run.Viewers, 1000)
+	assert.Equal(t, map[string]int{"success": 1000}, outcomes(run))
+	for _, v := range run.Viewers {
+		for s, d := range v.Stages {
+			require.GreaterOrEqual(t, d, time.Duration(0), "viewer %d reached stage %d", v.ID, s)
+		}
+		require.Less(t, v.Stages[reports.StageMovementComplete], 30*time.Second, "nobody needs more than a few resends")
+	}
+}
+
+func TestWrongPasswordsFailAsBadCredentialsWithOpenSimsMessage(t *testing.T) {
+	sc := bundled(t, scenarios.Default)
+	require.NoError(t, sc.Set("viewers.lan.valid_credentials", "0.9"))
+	require.NoError(t, sc.Set("viewers.home.valid_credentials", "0.9"))
+	run, err := Run(sc, Options{})
+	require.NoError(t, err)
+	got := outcomes(run)
+	assert.InDelta(t, 100, got["bad-credentials"], 35, "about 10 %% of 1,000 viewers have the wrong password")
+	assert.Equal(t, 1000, got["bad-credentials"]+got["success"], "nobody fails for another reason")
+	for _, v := range run.Viewers {
+		if v.Outcome == "bad-credentials" {
+			assert.Equal(t, "Could not authenticate your avatar. Please check your username and password, and check the grid if problems persist.", v.Message)
+			assert.GreaterOrEqual(t, v.Stages[reports.StageLoginReply], time.Duration(0), "the login reply arrived")
+			assert.Less(t, v.Stages[reports.StageCircuitAck], time.Duration(0), "no circuit was opened")
+		}
+	}
+}
+
+func TestBlockedRegionRepliesFailEveryViewerAtTwentySeconds(t *testing.T) {
+	sc := bundled(t, "sim-reply-blocked.yaml")
+	run, err := Run(sc, Options{})
+	require.NoError(t, err)
+	n := len(run.Viewers)
+	require.Positive(t, n)
+	assert.Equal(t, map[string]int{"sim-reply-blocked": n}, outcomes(run))
+	for _, v := range run.Viewers {
+		assert.Equal(t, viewer.MsgTroubleConnecting, v.Message)
+		failedAfter := v.EndedAt - v.Start
+		assert.InDelta(t, 20.0, failedAfter.Seconds(), 1.0, "viewer %d gave up %s after starting", v.ID, failedAfter)
+	}
+	repeated := 0
+	for _, l := range run.Log {
+		if strings.Contains(l.Text, "[LLUDPSERVER]: Ignoring a repeated UseCircuitCode from ") {
+			repeated++
+		}
+	}
+	assert.Equal(t, 3*n, repeated, "the region logs each of the 3 resends of every viewer")
+}

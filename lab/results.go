@@ -1,0 +1,127 @@
+package lab
+
+import (
+	"fmt"
+	"sort"
+
+	"gridlab/lab/circuit"
+	"gridlab/lab/viewer"
+	"gridlab/netem"
+	"gridlab/reports"
+)
+
+// Unfinished is the outcome of a viewer still on its way in when the run's time ran out.
+const Unfinished = "unfinished"
+
+// diagnose turns what a viewer saw into a failure mode of shared/docs/FAILURE_MODES.md, using
+// evidence only the lab has: what the region received and why the network dropped packets.
+func (w *world) diagnose(v *viewer.Viewer) string {
+	r := v.Result()
+	switch r.Outcome {
+	case viewer.NoCircuitAck:
+		if w.uccSeen[r.CircuitCode] > 0 {
+			return "sim-reply-blocked" // the region heard every UseCircuitCode; its answers were lost
+		}
+		host := v.Config().Net.(hostNet).h
+		if d, ok := w.udpDrops[host.Addr()]; ok {
+			switch d.Reason {
+			case netem.DropFirewall:
+				return "region-udp-blocked"
+			case netem.DropHairpin:
+				return "nat-loopback-unsupported"
+			case netem.DropNoHost, netem.DropNoRoute:
+				return "region-host-wrong"
+			}
+		}
+		return "region-unreachable"
+	case viewer.AgentWaitTimeout:
+		if w.unknown[r.CircuitCode] {
+			return "unknown-circuit-code"
+		}
+		return "agent-wait-timeout"
+	case viewer.LoginTimeout:
+		return "login-unreachable"
+	}
+	return r.Outcome
+}
+
+func (w *world) results(seed uint64) *reports.Run {
+	run := &reports.Run{
+		Scenario:    w.sc.Name,
+		Description: w.sc.Description,
+		Seed:        seed,
+		Events:      w.s.Events(),
+		VirtualTime: w.s.Now().Duration(),
+		TraceHash:   w.s.TraceHash(),
+		Log:         w.log.lines,
+	}
+	var viewerCircuits circuit.Stats
+	for i, v := range w.viewers {
+		r := v.Result()
+		cfg := v.Config()
+		rv := reports.Viewer{
+			ID: cfg.ID, Name: cfg.First + " " + cfg.Last, Population: w.pops[i], Placement: w.places[i],
+			Profile: cfg.Profile.Name, Start: r.Start.Duration(),
+		}
+		for s := range rv.Stages {
+			rv.Stages[s] = -1
+			if r.Stages[s] >= 0 {
+				rv.Stages[s] = r.Stages[s].Sub(r.Start)
+			}
+		}
+		switch {
+		case r.Outcome == "":
+			rv.Outcome, rv.Message = Unfinished, r.Status
+			rv.EndedAt = w.s.Now().Duration()
+		case r.Outcome == viewer.Success:
+			rv.Outcome = viewer.Success
+			rv.EndedAt = r.DecidedAt.Duration()
+		default:
+			rv.Outcome, rv.Message = w.diagnose(v), r.Message
+			rv.EndedAt = r.DecidedAt.Duration()
+		}
+		viewerCircuits.Add(v.CircuitStats())
+		run.Viewers = append(run.Viewers, rv)
+	}
+	counters := map[string]uint64{}
+	for _, c := range w.net.Counters() {
+		counters["net/"+c.Name] = c.Value
+	}
+	addCircuit := func(prefix string, s circuit.Stats) {
+		counters[prefix+"packets_sent"] = s.PacketsSent
+		counters[prefix+"packets_received"] = s.PacketsReceived
+		counters[prefix+"bytes_sent"] = s.BytesSent
+		counters[prefix+"bytes_received"] = s.BytesReceived
+		counters[prefix+"reliable_sent"] = s.ReliableSent
+		counters[prefix+"resent"] = s.Resent
+		counters[prefix+"acks_sent"] = s.AcksSent
+		counters[prefix+"acks_received"] = s.AcksReceived
+		counters[prefix+"duplicates"] = s.Duplicates
+		counters[prefix+"gave_up"] = s.GaveUp
+	}
+	addCircuit("viewers/circuit/", viewerCircuits)
+	for _, rg := range w.regions {
+		st := rg.Stats()
+		p := fmt.Sprintf("region/%s/", rg.Name())
+		counters[p+"use_circuit_code"] = st.UseCircuitCode
+		counters[p+"use_circuit_code_repeated"] = st.Repeated
+		counters[p+"unknown_circuits"] = st.UnknownCircuits
+		counters[p+"orphan_packets"] = st.Orphans
+		counters[p+"malformed"] = st.Malformed
+		counters[p+"arrivals"] = st.Arrivals
+		counters[p+"logouts"] = st.Logouts
+		counters[p+"inactivity_disconnects"] = st.Timeouts
+		counters[p+"agent_updates"] = st.AgentUpdates
+		counters[p+"agents_connected_at_end"] = uint64(rg.Agents())
+		addCircuit(p+"circuit/", st.Circuit)
+	}
+	names := make([]string, 0, len(counters))
+	for n := range counters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		run.Counters = append(run.Counters, reports.Counter{Name: n, Value: counters[n]})
+	}
+	return run
+}

@@ -1,0 +1,493 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gridlab/lab/grid"
+	"gridlab/lab/login"
+	"gridlab/lab/region"
+	"gridlab/lab/vhttp"
+	"gridlab/lab/viewer"
+	"gridlab/netem"
+	"gridlab/reports"
+	"gridlab/scenarios"
+	"gridlab/sim"
+)
+
+// Options change a run without editing its scenario.
+type Options struct {
+	Seed     *uint64 // overrides the scenario's seed
+	Viewers  int     // overrides the population size (scaled across populations); 0 = as written
+	Progress func(Progress)
+}
+
+// Progress is a snapshot taken every virtual second.
+type Progress struct {
+	Now     sim.Time
+	End     sim.Time
+	Total   int
+	InWorld int // reached AgentMovementComplete
+	Failed  int
+	Done    int // finished: failed or logged out
+	Events  uint64
+}
+
+// world is one assembled run.
+type world struct {
+	sc       *scenarios.Scenario
+	s        *sim.Sim
+	net      *netem.Network
+	log      *gridLog
+	segs     map[string]*netem.Segment
+	hosts    map[string]*netem.Host
+	regions  []*region.Region
+	viewers  []*viewer.Viewer
+	pops     []string // population of each viewer
+	places   []string // network placement of each viewer
+	srcAddrs []netip.Addr
+	uccSeen  map[uint32]int  // circuit code → UseCircuitCode packets the region received
+	unknown  map[uint32]bool // circuit codes a region rejected as unknown
+	udpDrops map[netip.Addr]netem.Drop
+	accounts *grid.Accounts
+	used     map[netip.Addr]bool           // addresses given to hosts and routers
+	next     map[*netem.Segment]netip.Addr // next candidate address for a viewer host
+	decided  int
+	inWorld  int
+	failed   int
+	done     int
+}
+
+// Run assembles the scenario's world, runs it to completion or to its duration, and returns the
+// results for reporting.
+func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
+	seed := sc.Seed
+	if opt.Seed != nil {
+		seed = *opt.Seed
+	}
+	w := &world{
+		sc:       sc,
+		s:        sim.New(seed),
+		segs:     map[string]*netem.Segment{},
+		hosts:    map[string]*netem.Host{},
+		uccSeen:  map[uint32]int{},
+		unknown:  map[uint32]bool{},
+		udpDrops: map[netip.Addr]netem.Drop{},
+		used:     map[netip.Addr]bool{},
+		next:     map[*netem.Segment]netip.Addr{},
+	}
+	w.net = netem.New(w.s)
+	w.log = &gridLog{s: w.s}
+	if sc.Budget > 0 {
+		w.s.SetBudget(sc.Budget)
+	}
+	w.net.OnDrop(func(d netem.Drop) {
+		if d.Proto == netem.UDP {
+			w.udpDrops[d.Src.Addr()] = d
+		}
+	})
+	if err := w.buildNetwork(); err != nil {
+		return nil, fmt.Errorf("%s: network: %w", sc.Name, err)
+	}
+	if err := w.buildGrid(); err != nil {
+		return nil, fmt.Errorf("%s: grid: %w", sc.Name, err)
+	}
+	if err := w.buildViewers(opt.Viewers); err != nil {
+		return nil, fmt.Errorf("%s: viewers: %w", sc.Name, err)
+	}
+
+	end := sim.Time(sc.Duration)
+	var tick func()
+	tick = func() {
+		if opt.Progress != nil {
+			opt.Progress(w.progress(end))
+		}
+		w.s.After(time.Second, "progress", tick)
+	}
+	w.s.After(time.Second, "progress", tick)
+	runErr := w.s.RunUntil(end)
+	if runErr != nil && !errors.Is(runErr, sim.ErrStopped) {
+		return nil, fmt.Errorf("%s: %w after %d events at %s", sc.Name, runErr, w.s.Events(), w.s.Now())
+	}
+	if opt.Progress != nil {
+		opt.Progress(w.progress(end))
+	}
+	return w.results(seed), nil
+}
+
+func (w *world) progress(end sim.Time) Progress {
+	return Progress{Now: w.s.Now(), End: end, Total: len(w.viewers), InWorld: w.inWorld, Failed: w.failed, Done: w.done, Events: w.s.Events()}
+}
+
+func parseAddr(what, s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%s: %q is not an IP address", what, s)
+	}
+	return a, nil
+}
+
+func (w *world) buildNetwork() error {
+	// Parents first: a router's parent segment must exist before the router.
+	nets := append([]scenarios.Network(nil), w.sc.Networks...)
+	for _, n := range nets {
+		pfx, err := netip.ParsePrefix(n.CIDR)
+		if err != nil {
+			return fmt.Errorf("networks.%s.cidr: %w", n.Name, err)
+		}
+		seg := w.net.AddSegment(n.Name, pfx.Masked(), netem.LinkParams{Latency: n.Latency, Jitter: n.Jitter, Loss: float64(n.Loss)})
+		w.segs[n.Name] = seg
+		first := pfx.Masked().Addr().Next()
+		if pfx.Bits() == 0 {
+			first = netip.AddrFrom4([4]byte{100, 64, 0, 1}) // hosts placed on "the internet" get CGN-range addresses
+		}
+		w.next[seg] = first
+	}
+	for _, n := range nets {
+		if n.Router == nil {
+			continue
+		}
+		rt := n.Router
+		parent := w.segs[rt.Parent]
+		if parent == nil {
+			return fmt.Errorf("networks.%s.router.parent: no network %q", n.Name, rt.Parent)
+		}
+		pfx, _ := netip.ParsePrefix(n.CIDR)
+		inside := pfx.Masked().Addr().Next()
+		if rt.Address != "" {
+			a, err := parseAddr("networks."+n.Name+".router.address", rt.Address)
+			if err != nil {
+				return err
+			}
+			inside = a
+		}
+		public, err := parseAddr("networks."+n.Name+".router.public", rt.Public)
+		if err != nil {
+			return err
+		}
+		cfg := netem.RouterConfig{
+			Name: n.Name + "-router", Inside: w.segs[n.Name], InsideAddr: inside,
+			Outside: parent, OutsideAddr: public,
+			NAT: rt.NAT == nil || *rt.NAT, Hairpin: rt.Hairpin == nil || *rt.Hairpin,
+		}
+		for i, f := range rt.Forwards {
+			to, err := netip.ParseAddrPort(f.To)
+			if err != nil {
+				return fmt.Errorf("networks.%s.router.forwards[%d].to: %w", n.Name, i, err)
+			}
+			proto := netem.UDP
+			if f.Proto == "tcp" {
+				proto = netem.TCP
+			}
+			cfg.Forwards = append(cfg.Forwards, netem.Forward{Proto: proto, Port: f.Port, To: to})
+		}
+		w.used[inside], w.used[public] = true, true
+		if _, err := w.net.AddRouter(cfg); err != nil {
+			return fmt.Errorf("networks.%s.router: %w", n.Name, err)
+		}
+	}
+	for _, h := range w.sc.Hosts {
+		addr, err := parseAddr("hosts."+h.Name+".address", h.Address)
+		if err != nil {
+			return err
+		}
+		w.used[addr] = true
+		host, err := w.net.AddHost(h.Name, w.segs[h.Network], addr)
+		if err != nil {
+			return fmt.Errorf("hosts.%s: %w", h.Name, err)
+		}
+		for i, r := range h.Firewall {
+			rule, err := firewallRule(r)
+			if err != nil {
+				return fmt.Errorf("hosts.%s.firewall[%d]: %w", h.Name, i, err)
+			}
+			host.AddRule(rule)
+		}
+		w.hosts[h.Name] = host
+	}
+	return nil
+}
+
+func firewallRule(r scenarios.Rule) (netem.Rule, error) {
+	rule := netem.Rule{Name: r.Name, Dir: netem.In, Action: netem.Allow}
+	if r.Dir == "out" {
+		rule.Dir = netem.Out
+	}
+	if r.Action == "drop" {
+		rule.Action = netem.Deny
+	}
+	switch r.Proto {
+	case "udp":
+		rule.Proto = netem.UDP
+	case "tcp":
+		rule.Proto = netem.TCP
+	}
+	if r.Remote != "" {
+		p, err := netip.ParsePrefix(r.Remote)
+		if err != nil {
+			return rule, fmt.Errorf("remote: %w", err)
+		}
+		rule.Remote = p
+	}
+	if r.Ports != "" {
+		lo, hi, ok := strings.Cut(r.Ports, "-")
+		if !ok {
+			hi = lo
+		}
+		l, err1 := strconv.ParseUint(lo, 10, 16)
+		h, err2 := strconv.ParseUint(hi, 10, 16)
+		if err1 != nil || err2 != nil || l > h {
+			return rule, fmt.Errorf("ports: %q is not a port or range", r.Ports)
+		}
+		rule.LocalPorts = netem.PortRange{Lo: uint16(l), Hi: uint16(h)}
+	}
+	return rule, nil
+}
+
+// buildGrid starts the login service and the regions on the grid host.
+func (w *world) buildGrid() error {
+	g := w.sc.Grid
+	host := w.hosts[g.Host]
+	if host == nil {
+		return fmt.Errorf("grid.host: no host %q", g.Host)
+	}
+	rcs, err := grid.ParseRegionsINI(w.sc.Name+" grid.regions_ini", []byte(g.RegionsINI))
+	if err != nil {
+		return err
+	}
+	var logRegions []login.Region
+	for i, rc := range rcs {
+		ext, err := w.externalAddr(rc, host)
+		if err != nil {
+			return err
+		}
+		rg := region.New(region.Config{
+			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y,
+			Clock: w.s, Log: w.log,
+			ChannelVersion: "gridlab 0.1",
+			OnUseCircuitCode: func(code uint32, from netip.AddrPort, known bool) {
+				w.uccSeen[code]++
+				if !known {
+					w.unknown[code] = true
+				}
+			},
+		})
+		sock, err := host.ListenUDP(rc.InternalPort, rg.Receive)
+		if err != nil {
+			return fmt.Errorf("region %q: UDP port %d: %w", rc.Name, rc.InternalPort, err)
+		}
+		rg.SetSend(func(to netip.AddrPort, b []byte) { sock.WriteTo(b, to) })
+		w.regions = append(w.regions, rg)
+		logRegions = append(logRegions, login.Region{
+			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y, SizeX: rc.SizeX, SizeY: rc.SizeY,
+			SimIP: ext, SimPort: rc.InternalPort,
+			ServerURI: fmt.Sprintf("http://%s:%d/", ext, g.LoginPort),
+			Dest:      rg, Default: i == 0,
+		})
+	}
+	accounts := grid.NewAccounts()
+	w.accounts = accounts
+	svc, err := login.New(login.Config{
+		Accounts: accounts, Regions: logRegions, Welcome: g.Welcome,
+		IDs: w.s.Rand("login/ids"), Log: w.log,
+		GridName: w.sc.Name, GridNick: "gridlab",
+		LoginURI: fmt.Sprintf("http://%s:%d/", host.Addr(), g.LoginPort),
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := host.ListenTCP(g.LoginPort, func(c *netem.TCPConn) netem.StreamHandler {
+		return vhttp.NewServerConn(c, svc, 1<<20)
+	}); err != nil {
+		return fmt.Errorf("login service: TCP port %d: %w", g.LoginPort, err)
+	}
+	return nil
+}
+
+// externalAddr resolves a region's ExternalHostName as OpenSim does: SYSTEMIP is the host's
+// first non-loopback IPv4 address, which is wrong behind NAT — exactly as in OpenSim.
+func (w *world) externalAddr(rc grid.RegionConfig, host *netem.Host) (netip.Addr, error) {
+	if rc.ExternalHostName == "" || strings.EqualFold(rc.ExternalHostName, "SYSTEMIP") {
+		return host.Addr(), nil
+	}
+	a, err := netip.ParseAddr(rc.ExternalHostName)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("region %q: ExternalHostName %q: only IP addresses and SYSTEMIP are supported so far (DNS comes with netem's resolver)", rc.Name, rc.ExternalHostName)
+	}
+	return a, nil
+}
+
+// accountName splits the accounts pattern for viewer n into first and last name.
+func accountName(pattern string, n int) (string, string) {
+	full := strings.ReplaceAll(pattern, "{n}", strconv.Itoa(n))
+	first, last, _ := strings.Cut(full, " ")
+	return first, last
+}
+
+// scaleCounts spreads total over the populations in proportion to their written counts
+// (largest remainder, ties to the earlier population) so that --viewers keeps the mix.
+func scaleCounts(pops []scenarios.Population, total int) []int {
+	counts := make([]int, len(pops))
+	written := 0
+	for i, p := range pops {
+		counts[i] = p.Count
+		written += p.Count
+	}
+	if total <= 0 || written == 0 {
+		return counts
+	}
+	type rem struct {
+		i int
+		r float64
+	}
+	var rems []rem
+	assigned := 0
+	for i, p := range pops {
+		exact := float64(p.Count) * float64(total) / float64(written)
+		counts[i] = int(math.Floor(exact))
+		assigned += counts[i]
+		rems = append(rems, rem{i, exact - float64(counts[i])})
+	}
+	sort.SliceStable(rems, func(a, b int) bool { return rems[a].r > rems[b].r })
+	for k := 0; assigned < total; k++ {
+		counts[rems[k%len(rems)].i]++
+		assigned++
+	}
+	return counts
+}
+
+func (w *world) buildViewers(override int) error {
+	pw := w.sc.Grid.Accounts.Password
+	acctRand := w.s.Rand("grid/accounts")
+	counts := scaleCounts(w.sc.Viewers, override)
+	id := 0
+	for pi, pop := range w.sc.Viewers {
+		prof, err := viewer.ProfileByName(pop.Profile)
+		if err != nil {
+			return fmt.Errorf("viewers.%s.profile: %w", pop.Name, err)
+		}
+		u, err := url.Parse(pop.LoginURI)
+		if err != nil {
+			return fmt.Errorf("viewers.%s.login_uri: %w", pop.Name, err)
+		}
+		ip, err := netip.ParseAddr(u.Hostname())
+		if err != nil {
+			return fmt.Errorf("viewers.%s.login_uri: host %q: only IP addresses are supported so far (DNS comes with netem's resolver)", pop.Name, u.Hostname())
+		}
+		port, err := strconv.ParseUint(u.Port(), 10, 16)
+		if err != nil {
+			return fmt.Errorf("viewers.%s.login_uri: %q has no port", pop.Name, pop.LoginURI)
+		}
+		loginAddr := netip.AddrPortFrom(ip, uint16(port))
+		seg := w.segs[pop.Network]
+		if seg == nil {
+			return fmt.Errorf("viewers.%s.network: no network %q", pop.Name, pop.Network)
+		}
+		arrive := w.s.Rand("pop/" + pop.Name + "/arrival")
+		creds := w.s.Rand("pop/" + pop.Name + "/credentials")
+		valid := 1.0
+		if pop.Valid != nil {
+			valid = float64(*pop.Valid)
+		}
+		for k := 0; k < counts[pi]; k++ {
+			id++
+			first, last := accountName(w.sc.Grid.Accounts.Pattern, id)
+			if _, err := w.accounts.Add(first, last, pw, acctRand); err != nil {
+				return fmt.Errorf("viewers.%s: account %s %s: %w", pop.Name, first, last, err)
+			}
+			password := pw
+			if creds.Float64() >= valid {
+				password = pw + "-typo"
+			}
+			host, place, err := w.viewerHost(pop, seg, id)
+			if err != nil {
+				return fmt.Errorf("viewers.%s: viewer %d: %w", pop.Name, id, err)
+			}
+			start := sim.Time(pop.Arrival.At)
+			if pop.Arrival.Window > 0 {
+				start += sim.Time(arrive.Int64N(int64(pop.Arrival.Window)))
+			}
+			v := viewer.New(viewer.Config{
+				ID: id, First: first, Last: last, Password: password,
+				LoginURI: pop.LoginURI, LoginAddr: loginAddr, Start: pop.Start, Stay: pop.Stay,
+				Profile: prof, Clock: w.s, Net: hostNet{host},
+				Rand:    w.s.Rand(fmt.Sprintf("viewer/%d", id)),
+				Decided: w.onDecided, Done: w.onDone,
+			})
+			w.viewers = append(w.viewers, v)
+			w.pops = append(w.pops, pop.Name)
+			w.places = append(w.places, place)
+			w.s.At(start, "viewer-start", v.Start)
+		}
+	}
+	return nil
+}
+
+// viewerHost places viewer id: directly on the population's network, or behind its own home
+// router on it. Home LANs get distinct 10.64.0.0/10 /24s and public addresses from 198.18.0.0/15.
+func (w *world) viewerHost(pop scenarios.Population, seg *netem.Segment, id int) (*netem.Host, string, error) {
+	name := fmt.Sprintf("viewer%d", id)
+	if !pop.HomeNAT {
+		a, err := w.nextAddr(seg)
+		if err != nil {
+			return nil, "", err
+		}
+		h, err := w.net.AddHost(name, seg, a)
+		return h, pop.Network, err
+	}
+	n := id - 1
+	if n >= 1<<14 {
+		return nil, "", fmt.Errorf("at most %d viewers behind home routers so far", 1<<14)
+	}
+	lanPfx := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(64 + n>>8), byte(n), 0}), 24)
+	public := netip.AddrFrom4([4]byte{198, byte(18 + n>>16), byte(n >> 8), byte(n)})
+	if public.As4()[3] == 0 {
+		public = netip.AddrFrom4([4]byte{198, 19, byte(n >> 8), byte(n)})
+	}
+	home := w.net.AddSegment("home-"+strconv.Itoa(id), lanPfx, netem.LinkParams{Latency: pop.HomeLAN.Latency, Jitter: pop.HomeLAN.Jitter, Loss: float64(pop.HomeLAN.Loss)})
+	if _, err := w.net.AddRouter(netem.RouterConfig{
+		Name: "home-router-" + strconv.Itoa(id), Inside: home, InsideAddr: lanPfx.Addr().Next(),
+		Outside: seg, OutsideAddr: public, NAT: true, Hairpin: true,
+	}); err != nil {
+		return nil, "", err
+	}
+	h, err := w.net.AddHost(name, home, lanPfx.Addr().Next().Next())
+	return h, pop.Network + " (home NAT)", err
+}
+
+func (w *world) onDecided(v *viewer.Viewer) {
+	w.decided++
+	if v.Result().Outcome == viewer.Success {
+		w.inWorld++
+	} else {
+		w.failed++
+	}
+}
+
+func (w *world) onDone(v *viewer.Viewer) {
+	w.done++
+	if w.done == len(w.viewers) {
+		w.s.Stop()
+	}
+}
+
+// nextAddr returns the next unused address on seg for a viewer host.
+func (w *world) nextAddr(seg *netem.Segment) (netip.Addr, error) {
+	a := w.next[seg]
+	for w.used[a] {
+		a = a.Next()
+	}
+	if !a.IsValid() || !seg.Prefix().Contains(a) {
+		return netip.Addr{}, fmt.Errorf("network %s has no free address left", seg.Name())
+	}
+	w.used[a] = true
+	w.next[seg] = a.Next()
+	return a, nil
+}
