@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func execute(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := newRootCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func TestRunHelpDocumentsItsFlags(t *testing.T) {
+	out, _, err := execute(t, "run", "--help")
+	require.NoError(t, err)
+	for _, flag := range []string{"--seed", "--out", "--viewers", "--quiet"} {
+		assert.Contains(t, out, flag, "run --help documents %s", flag)
+	}
+}
+
+func TestRunWritesTheReportAndPrintsTheSummary(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := execute(t, "run", "sim-reply-blocked", "--viewers", "4", "--out", dir)
+	require.NoError(t, err)
+	assert.Contains(t, out, "viewers logged in  0/4")
+	assert.Contains(t, out, "sim-reply-blocked")
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	require.NoError(t, err)
+	var rep struct {
+		Outcomes map[string]int `json:"outcomes"`
+	}
+	require.NoError(t, json.Unmarshal(data, &rep))
+	assert.Equal(t, map[string]int{"sim-reply-blocked": 4}, rep.Outcomes)
+	for _, f := range []string{"cdf-login-to-world.svg", "stages-cdf.svg"} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		assert.NoError(t, err, "%s is written", f)
+	}
+}
+
+func TestQuietRunPrintsNothing(t *testing.T) {
+	out, errOut, err := execute(t, "run", "sim-reply-blocked", "--viewers", "2", "--quiet", "--out", t.TempDir())
+	require.NoError(t, err)
+	assert.Empty(t, out)
+	assert.Empty(t, errOut)
+}
+
+func TestUnknownScenarioIsAClearError(t *testing.T) {
+	_, _, err := execute(t, "run", "no-such-scenario", "--quiet")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `scenario "no-such-scenario": no such file, and no bundled scenario of that name`)
+}
