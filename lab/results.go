@@ -54,6 +54,7 @@ func (w *world) results(seed uint64) *reports.Run {
 		VirtualTime: w.s.Now().Duration(),
 		TraceHash:   w.s.TraceHash(),
 		Log:         w.log.lines,
+		Timeline:    w.timeline,
 	}
 	var viewerCircuits circuit.Stats
 	for i, v := range w.viewers {

@@ -14,8 +14,15 @@ type Run struct {
 	Events      uint64        // simulation events dispatched
 	VirtualTime time.Duration // virtual time the run covered
 	TraceHash   uint64
-	Counters    []Counter // network/grid counters, already sorted by name
-	Log         []LogLine // grid log lines, in order
+	Counters    []Counter       // network/grid counters, already sorted by name
+	Log         []LogLine       // grid log lines, in order
+	Timeline    []TimelineEvent // the scenario's fault timeline as executed, in order
+}
+
+// TimelineEvent is one fault-timeline entry as it was carried out.
+type TimelineEvent struct {
+	At   time.Duration // virtual time
+	What string        // e.g. "set internet loss=5%", "add rule block-sim-out on grid"
 }
 
 // Counter is one named network or grid counter.
