@@ -180,3 +180,15 @@ func (w *world) nextAddr(seg *netem.Segment) (netip.Addr, error) {
 	w.next[seg] = a.Next()
 	return a, nil
 }
+
+// scheduleTimeline schedules the scenario's fault timeline; each entry, when carried out, is
+// appended to w.timeline. (The scenario language has no timeline yet.)
+func (w *world) scheduleTimeline() error { return nil }
+
+// startCapture begins writing a packet capture of the run to path.
+func (w *world) startCapture(path string) error {
+	return fmt.Errorf("packet capture is not implemented yet")
+}
+
+// finishCapture flushes and closes the capture.
+func (w *world) finishCapture() error { return nil }

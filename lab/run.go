@@ -27,6 +27,7 @@ type Options struct {
 	Seed     *uint64 // overrides the scenario's seed
 	Viewers  int     // overrides the population size (scaled across populations); 0 = as written
 	Progress func(Progress)
+	Pcap     string // write a packet capture of the run to this file ("" = none)
 }
 
 // Progress is a snapshot taken every virtual second.
@@ -97,6 +98,14 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 	if err := w.buildNetwork(); err != nil {
 		return nil, fmt.Errorf("%s: network: %w", sc.Name, err)
 	}
+	if err := w.scheduleTimeline(); err != nil {
+		return nil, fmt.Errorf("%s: timeline: %w", sc.Name, err)
+	}
+	if opt.Pcap != "" {
+		if err := w.startCapture(opt.Pcap); err != nil {
+			return nil, fmt.Errorf("%s: pcap: %w", sc.Name, err)
+		}
+	}
 	if err := w.buildGrid(); err != nil {
 		return nil, fmt.Errorf("%s: grid: %w", sc.Name, err)
 	}
@@ -119,6 +128,11 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 	}
 	if opt.Progress != nil {
 		opt.Progress(w.progress(end))
+	}
+	if opt.Pcap != "" {
+		if err := w.finishCapture(); err != nil {
+			return nil, fmt.Errorf("%s: pcap: %w", sc.Name, err)
+		}
 	}
 	return w.results(seed), nil
 }
