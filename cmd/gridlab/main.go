@@ -26,5 +26,6 @@ reports.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd())
+	root.AddCommand(newScenariosCmd())
 	return root
 }
