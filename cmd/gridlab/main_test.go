@@ -61,3 +61,16 @@ func TestUnknownScenarioIsAClearError(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `scenario "no-such-scenario": no such file, and no bundled scenario of that name`)
 }
+
+func TestSetOverridesAScenarioFieldAndRejectsTypos(t *testing.T) {
+	dir := t.TempDir()
+	_, _, err := execute(t, "run", "sim-reply-blocked", "--set", "viewers.home.count=3", "--quiet", "--out", dir)
+	require.NoError(t, err)
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"sim-reply-blocked": 3`, "--set changed the population to 3 viewers")
+
+	_, _, err = execute(t, "run", "--set", "viewers.home.cuont=3", "--quiet", "--out", dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `viewers.home.cuont: unknown key "cuont"`)
+}

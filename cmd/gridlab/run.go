@@ -21,6 +21,7 @@ type runFlags struct {
 	out     string
 	viewers int
 	quiet   bool
+	set     []string
 }
 
 func newRunCmd() *cobra.Command {
@@ -48,6 +49,9 @@ The same scenario and seed always give a byte-identical report.json and the same
 			if err != nil {
 				return err
 			}
+			if err := applySets(sc, f.set); err != nil {
+				return err
+			}
 			opt := lab.Options{Viewers: f.viewers}
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &f.seed
@@ -63,7 +67,25 @@ The same scenario and seed always give a byte-identical report.json and the same
 	cmd.Flags().StringVar(&f.out, "out", "", "directory for report.json and plots (default out/<scenario name>)")
 	cmd.Flags().IntVar(&f.viewers, "viewers", 0, "override the total number of viewers, keeping the populations' proportions")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress line and no summary; errors only")
+	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a scenario field, e.g. --set viewers.home.count=10 or --set networks.internet.loss=2% (repeatable)")
 	return cmd
+}
+
+// applySets applies --set key.path=value overrides in order, then validates the result.
+func applySets(sc *scenarios.Scenario, sets []string) error {
+	for _, kv := range sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("--set %q: want key.path=value", kv)
+		}
+		if err := sc.Set(k, v); err != nil {
+			return err
+		}
+	}
+	if len(sets) > 0 {
+		return sc.Validate()
+	}
+	return nil
 }
 
 // loadScenario reads a scenario from a file, or from the bundled set by name.
