@@ -12,6 +12,10 @@
 //   - The trace hash (FNV-1a, 64 bit) covers every dispatched event's time and label plus whatever
 //     models add with Trace and TraceBytes. Same scenario + seed gives the same hash.
 //
+// The queue is a timing wheel for the next few seconds (O(1) schedule and cancel: most resend
+// timers are cancelled) in front of a 4-ary heap for the current tick and the far future; see
+// wheel.go. The wheel changes the cost, never the dispatch order.
+//
 // The kernel starts no goroutines and is not safe for concurrent use: one goroutine drives it.
 // lab/realnet drives the same kernel with wall-clock time (see AdvanceTo).
 package sim

@@ -79,10 +79,14 @@ func (s *Sim) cancel(slot, gen uint32) bool {
 		return false
 	}
 	e := &s.slots[slot]
-	if e.gen != gen || e.hidx < 0 {
+	if e.gen != gen || e.hidx == -1 {
 		return false
 	}
-	s.removeAt(int(e.hidx))
+	if e.hidx == inWheel {
+		s.wheel.forget(slot, e)
+	} else {
+		s.removeAt(int(e.hidx))
+	}
 	e.fn, e.label = nil, ""
 	e.gen++
 	s.free = append(s.free, slot)

@@ -55,7 +55,8 @@ type Sim struct {
 	seq     uint64
 	slots   []entry
 	free    []uint32
-	heap    []uint32 // 4-ary min-heap of slot indices
+	heap    []uint32 // 4-ary min-heap of slot indices: the current tick and the far future
+	wheel   wheel    // the near future
 	events  uint64
 	budget  uint64 // 0 = unlimited
 	stopped bool
@@ -83,7 +84,7 @@ func (s *Sim) Now() Time { return s.now }
 func (s *Sim) Events() uint64 { return s.events }
 
 // Pending returns the number of events waiting in the queue.
-func (s *Sim) Pending() int { return len(s.heap) }
+func (s *Sim) Pending() int { return len(s.heap) + s.wheel.live }
 
 // SetBudget limits the total number of events Run and RunUntil may dispatch (0 = no limit).
 func (s *Sim) SetBudget(n uint64) { s.budget = n }
@@ -116,7 +117,7 @@ func (t Timer) Active() bool {
 		return false
 	}
 	e := &t.s.slots[t.slot]
-	return e.gen == t.gen && e.hidx >= 0
+	return e.gen == t.gen && (e.hidx >= 0 || e.hidx == inWheel)
 }
 
 // When returns the time the event is due, or -1 when it is not pending.
@@ -144,7 +145,7 @@ func (s *Sim) At(at Time, label string, fn func()) Timer {
 	s.seq++
 	e := &s.slots[slot]
 	e.at, e.seq, e.fn, e.label = at, s.seq, fn, label
-	s.push(slot)
+	s.insert(slot)
 	return Timer{s: s, slot: slot, gen: e.gen}
 }
 
@@ -155,19 +156,20 @@ func (s *Sim) After(d time.Duration, label string, fn func()) Timer {
 
 // NextAt returns the time of the earliest pending event.
 func (s *Sim) NextAt() (Time, bool) {
-	if len(s.heap) == 0 {
+	slot, ok := s.peek()
+	if !ok {
 		return 0, false
 	}
-	return s.slots[s.heap[0]].at, true
+	return s.slots[slot].at, true
 }
 
 // Step dispatches the earliest pending event. It reports false when the queue is empty.
 func (s *Sim) Step() bool {
-	if len(s.heap) == 0 {
+	slot, ok := s.peek()
+	if !ok {
 		return false
 	}
-	slot := s.heap[0]
-	s.removeAt(0)
+	s.removeAt(0) // peek leaves the earliest event at the top of the heap
 	e := &s.slots[slot]
 	at, fn, label := e.at, e.fn, e.label
 	e.fn, e.label = nil, ""
@@ -184,7 +186,11 @@ func (s *Sim) Step() bool {
 // ErrBudget or ErrStopped when it ends early, nil otherwise.
 func (s *Sim) RunUntil(end Time) error {
 	s.stopped = false
-	for len(s.heap) > 0 && s.slots[s.heap[0]].at <= end {
+	for {
+		slot, ok := s.peek()
+		if !ok || s.slots[slot].at > end {
+			break
+		}
 		if s.budget > 0 && s.events >= s.budget {
 			return ErrBudget
 		}
@@ -202,7 +208,7 @@ func (s *Sim) RunUntil(end Time) error {
 // Run dispatches events until the queue is empty, the budget is spent or a model calls Stop.
 func (s *Sim) Run() error {
 	s.stopped = false
-	for len(s.heap) > 0 {
+	for s.Pending() > 0 {
 		if s.budget > 0 && s.events >= s.budget {
 			return ErrBudget
 		}

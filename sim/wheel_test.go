@@ -1,0 +1,86 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestQueueDispatchesInTimeThenScheduleOrder drives the wheel and the heap with a random mix of
+// events — the same instant, the same tick, within the wheel's horizon, far beyond it — scheduled
+// from inside other events and cancelled at random, and checks that what fires is exactly the
+// uncancelled events, in (time, schedule order).
+func TestQueueDispatchesInTimeThenScheduleOrder(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		s := New(seed)
+		r := s.Rand("workload")
+		type ev struct {
+			at  Time
+			seq int
+		}
+		var fired []ev
+		scheduled := map[int]Timer{}
+		cancelled := map[int]bool{}
+		n := 0
+		var schedule func()
+		schedule = func() {
+			var d time.Duration
+			switch r.IntN(5) {
+			case 0:
+				d = 0 // the same instant
+			case 1:
+				d = time.Duration(r.Int64N(int64(time.Millisecond))) // the same or the next tick
+			case 2:
+				d = time.Duration(r.Int64N(int64(4 * time.Second))) // within the horizon
+			case 3:
+				d = time.Duration(r.Int64N(int64(time.Minute))) // beyond it
+			default:
+				d = 4400*time.Millisecond + time.Duration(r.Int64N(int64(100*time.Millisecond))) // at its edge
+			}
+			n++
+			id := n
+			at := s.Now().Add(d)
+			scheduled[id] = s.At(at, "ev", func() {
+				fired = append(fired, ev{s.Now(), id})
+				if n < 3000 {
+					for k := r.IntN(3); k > 0; k-- {
+						schedule()
+					}
+				}
+				if r.IntN(4) == 0 && n > 1 {
+					victim := 1 + r.IntN(n)
+					if scheduled[victim].Stop() {
+						cancelled[victim] = true
+					}
+				}
+			})
+		}
+		for i := 0; i < 50; i++ {
+			schedule()
+		}
+		require.NoError(t, s.Run())
+		require.Zero(t, s.Pending())
+		seen := map[int]bool{}
+		for i, e := range fired {
+			require.False(t, seen[e.seq], "seed %d: event %d fired twice", seed, e.seq)
+			seen[e.seq] = true
+			require.False(t, cancelled[e.seq], "seed %d: cancelled event %d fired", seed, e.seq)
+			if i > 0 {
+				p := fired[i-1]
+				require.True(t, p.at < e.at || (p.at == e.at && p.seq < e.seq),
+					"seed %d: event %d at %s fired after event %d at %s", seed, e.seq, e.at, p.seq, p.at)
+			}
+		}
+		require.Equal(t, n-len(cancelled), len(fired), "seed %d: every uncancelled event fired", seed)
+	}
+}
+
+func TestNextAtLooksIntoTheWheel(t *testing.T) {
+	s := New(1)
+	s.After(3*time.Second, "near", func() {})
+	s.After(time.Hour, "far", func() {})
+	at, ok := s.NextAt()
+	require.True(t, ok)
+	require.Equal(t, Time(3*time.Second), at)
+}
