@@ -12,6 +12,7 @@ import (
 // header, no message number) to b. DecodeBody parses a body, reusing the receiver's slices;
 // it rejects a truncated body and ignores trailing bytes after the last block (OpenSim does
 // too). Byte-slice fields are copied out of body, so they stay valid after the next Decode.
+// After an error the receiver's fields are unspecified.
 type Message interface {
 	ID() MsgID
 	AppendBody(b []byte) []byte

@@ -62,8 +62,7 @@ func (d *Decoder) Decode(b []byte) (Packet, error) {
 		p.Acks = d.acks
 	}
 
-	// s is everything from byte 6 on, zero-expanded if need be.
-	var s []byte
+	// s is everything from byte 6 up to the acks, zero-expanded if need be.
 	if p.Flags&FlagZerocoded != 0 {
 		var err error
 		if d.buf, err = zeroExpand(d.buf[:0], b[:end], HeaderSize); err != nil {
@@ -72,7 +71,7 @@ func (d *Decoder) Decode(b []byte) (Packet, error) {
 	} else {
 		d.buf = append(d.buf[:0], b[HeaderSize:end]...)
 	}
-	s = d.buf
+	s := d.buf
 
 	where := func(i int) string { return expandedOffset(p.Flags, i) }
 	if extra+1 > len(s) {

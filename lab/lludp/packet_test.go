@@ -232,6 +232,23 @@ func TestDecodeExtraHeader(t *testing.T) {
 	require.Equal(t, make([]byte, agentUpdateSize), p.Body)
 }
 
+// TestDecodeAppendedAcks: acks are read big-endian from the raw tail; a count of 0 with
+// FlagAcks set is consistent (one count byte, no acks) and accepted; and a zero-coded packet's
+// acks are stripped before expanding, even when the coded body ends in a run.
+func TestDecodeAppendedAcks(t *testing.T) {
+	var d Decoder
+	p, err := d.Decode(unhex(t, "100000000100"+"0201"+"00"))
+	require.NoError(t, err)
+	require.Equal(t, MsgCompletePingCheck, p.ID)
+	require.Empty(t, p.Acks)
+	require.Equal(t, []byte{1}, p.Body)
+
+	p, err = d.Decode(unhex(t, "900000000100"+"0201"+"0003"+"0000000a"+"ffffffff"+"02"))
+	require.NoError(t, err)
+	require.Equal(t, []uint32{10, 0xFFFFFFFF}, p.Acks)
+	require.Equal(t, []byte{1, 0, 0, 0}, p.Body)
+}
+
 // TestDecodeMessageNumbers: 1-, 2- and 4-byte message numbers decode to the canonical IDs,
 // including OpenSim's zero-coded RegionHandshake header FF FF 00 01 94.
 func TestDecodeMessageNumbers(t *testing.T) {
