@@ -34,11 +34,11 @@ func (w *world) diagnose(v *viewer.Viewer) string {
 			}
 		}
 		return "region-unreachable"
-	case viewer.AgentWaitTimeout:
+	case viewer.AgentWaitTimeout, viewer.HandshakeTimeout:
 		if w.unknown[r.CircuitCode] {
 			return "unknown-circuit-code"
 		}
-		return "agent-wait-timeout"
+		return r.Outcome
 	case viewer.LoginTimeout:
 		return "login-unreachable"
 	}

@@ -2,18 +2,29 @@ package viewer
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
 // Profile holds a viewer implementation's timers.
 type Profile struct {
 	Name string
-	// LoginTimeout is the HTTP timeout of the login request (SL: LoginSRVTimeout 90 s, never retried).
+	// LoginTimeout is the HTTP timeout of the login request (SL: LoginSRVTimeout 90 s, never
+	// retried). 0 means the viewer sets none and only TCP's own timeout ends a dead login.
 	LoginTimeout time.Duration
 	// CircuitResend and CircuitRetries are UseCircuitCode's fixed resend schedule
 	// (SL: UseCircuitCodeTimeout 5 s, UseCircuitCodeMaxRetries 3: failure at about 20 s).
+	// CircuitRetries < 0 resends forever.
 	CircuitResend  time.Duration
 	CircuitRetries int
+	// CircuitAckWait, if set, gives up on UseCircuitCode when its ack has not come this long after
+	// the first send (LibreMetaverse and node-metaverse: 60 s). 0: give up when the resends run out.
+	CircuitAckWait time.Duration
+	// MovementDelay is the pause between the ack and CompleteAgentMovement (LibreMetaverse: 500 ms).
+	MovementDelay time.Duration
+	// HandshakeWait, if set, gives up when RegionHandshake has not come this long after the ack
+	// (node-metaverse: 10 s, LibreMetaverse: 60 s). The SL viewer has no such wait.
+	HandshakeWait time.Duration
 	// ResendTimeout and Retries apply to the viewer's other reliable packets
 	// (SL: max(1 s, 5 × ping), with the ping starting at 1 s; 3 retries).
 	ResendTimeout time.Duration
@@ -28,6 +39,16 @@ type Profile struct {
 	AckDelay time.Duration
 	// AgentUpdateInterval is how often an idle viewer sends AgentUpdate.
 	AgentUpdateInterval time.Duration
+	// Text is what this viewer shows its user for each failure.
+	Text Messages
+}
+
+// Messages are a viewer's words for what went wrong.
+type Messages struct {
+	LoginUnreachable string // the login service could not be reached or did not answer
+	CircuitFailed    string // UseCircuitCode was never acked
+	HandshakeFailed  string // no RegionHandshake after the ack
+	AgentWaitFailed  string // no AgentMovementComplete after CompleteAgentMovement
 }
 
 // SLViewer is the Second Life viewer's profile (shared/docs/reference/protocol.md §4).
@@ -43,15 +64,82 @@ var SLViewer = Profile{
 	PingInterval:        5 * time.Second,
 	AckDelay:            100 * time.Millisecond,
 	AgentUpdateInterval: time.Second,
+	Text: Messages{
+		LoginUnreachable: MsgUnableToConnect,
+		CircuitFailed:    MsgTroubleConnecting,
+		HandshakeFailed:  MsgTroubleConnecting,
+		AgentWaitFailed:  MsgTroubleConnecting,
+	},
 }
 
-// ProfileByName returns a bundled profile.
+// LibreMetaverse is the LibreMetaverse client library's profile (protocol.md §4.8: Settings and
+// Simulator.ConnectAsync). It logs in over LLSD-XML in reality; here it speaks XML-RPC like the
+// others, which changes no timing.
+var LibreMetaverse = Profile{
+	Name:                "libremetaverse",
+	LoginTimeout:        60 * time.Second,
+	CircuitResend:       4 * time.Second,
+	CircuitRetries:      3,
+	CircuitAckWait:      60 * time.Second,
+	MovementDelay:       500 * time.Millisecond,
+	HandshakeWait:       60 * time.Second,
+	ResendTimeout:       4 * time.Second,
+	Retries:             3,
+	AgentWait:           60 * time.Second,
+	LogoutWait:          5 * time.Second,
+	PingInterval:        2200 * time.Millisecond,
+	AckDelay:            500 * time.Millisecond,
+	AgentUpdateInterval: 500 * time.Millisecond,
+	Text: Messages{
+		LoginUnreachable: "Unable to connect to simulator",
+		CircuitFailed:    "Unable to establish a UDP connection to the simulator",
+		HandshakeFailed:  "Giving up waiting for RegionHandshake",
+		AgentWaitFailed:  "Giving up waiting for RegionHandshake",
+	},
+}
+
+// NodeMetaverse is the node-metaverse client's profile (shared/peers/node-metaverse/NOTES.md):
+// no login timeout of its own, UseCircuitCode resent every second until acked or 60 s pass,
+// RegionHandshake awaited 10 s; it counts as connected without waiting for AgentMovementComplete,
+// so its agent wait is the 10 s it gives the handshake reply's ack.
+var NodeMetaverse = Profile{
+	Name:                "node-metaverse",
+	LoginTimeout:        0,
+	CircuitResend:       time.Second,
+	CircuitRetries:      -1,
+	CircuitAckWait:      60 * time.Second,
+	HandshakeWait:       10 * time.Second,
+	ResendTimeout:       time.Second,
+	Retries:             -1,
+	AgentWait:           10 * time.Second,
+	LogoutWait:          5 * time.Second,
+	PingInterval:        5 * time.Second,
+	AckDelay:            100 * time.Millisecond,
+	AgentUpdateInterval: time.Second,
+	Text: Messages{
+		LoginUnreachable: "connect ETIMEDOUT",
+		CircuitFailed:    "Timeout",
+		HandshakeFailed:  "Timeout waiting for message of type RegionHandshake",
+		AgentWaitFailed:  "Timeout waiting for message of type AgentMovementComplete",
+	},
+}
+
+// Profiles lists the bundled profiles.
+var Profiles = []Profile{SLViewer, LibreMetaverse, NodeMetaverse}
+
+// ProfileByName returns a bundled profile; "" is sl-viewer.
 func ProfileByName(name string) (Profile, error) {
-	switch name {
-	case "", SLViewer.Name:
+	if name == "" {
 		return SLViewer, nil
 	}
-	return Profile{}, fmt.Errorf("unknown viewer profile %q (known: sl-viewer)", name)
+	var known []string
+	for _, p := range Profiles {
+		if p.Name == name {
+			return p, nil
+		}
+		known = append(known, p.Name)
+	}
+	return Profile{}, fmt.Errorf("unknown viewer profile %q (known: %s)", name, strings.Join(known, ", "))
 }
 
 // What the user sees. The LoginPacketNeverReceived text is the SL viewer's notification with the

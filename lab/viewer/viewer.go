@@ -41,6 +41,7 @@ const (
 	LoginTimeout     = "login-timeout"
 	LoginBadReply    = "login-bad-reply"
 	NoCircuitAck     = "no-circuit-ack"
+	HandshakeTimeout = "handshake-timeout"
 	AgentWaitTimeout = "agent-wait-timeout"
 )
 
@@ -119,6 +120,8 @@ type Viewer struct {
 	uccSeq     uint32
 	acked      bool
 	timer      sim.Timer // the current stage's deadline
+	ackTimer   sim.Timer // the profile's UseCircuitCode ack wait
+	hsTimer    sim.Timer // the profile's RegionHandshake wait
 	tick       sim.Timer // AgentUpdate
 	pingTimer  sim.Timer
 	pingID     uint8
@@ -195,10 +198,12 @@ func (v *Viewer) Start() {
 	p := &proxy{}
 	v.conn = v.cfg.Net.DialTCP(v.cfg.LoginAddr, p)
 	p.h = vhttp.NewClientConn(v.conn, req, body, v.onLoginReply)
-	v.timer = v.cfg.Clock.After(v.cfg.Profile.LoginTimeout, "viewer-login-timeout", func() {
-		v.conn.Abort()
-		v.fail(LoginTimeout, MsgUnableToConnect)
-	})
+	if v.cfg.Profile.LoginTimeout > 0 {
+		v.timer = v.cfg.Clock.After(v.cfg.Profile.LoginTimeout, "viewer-login-timeout", func() {
+			v.conn.Abort()
+			v.fail(LoginTimeout, v.cfg.Profile.Text.LoginUnreachable)
+		})
+	}
 }
 
 func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
@@ -208,10 +213,10 @@ func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
 	v.timer.Stop()
 	switch {
 	case errors.Is(err, netem.ErrRefused):
-		v.fail(LoginPortClosed, MsgUnableToConnect)
+		v.fail(LoginPortClosed, v.cfg.Profile.Text.LoginUnreachable)
 		return
 	case err != nil:
-		v.fail(LoginTimeout, MsgUnableToConnect)
+		v.fail(LoginTimeout, v.cfg.Profile.Text.LoginUnreachable)
 		return
 	case resp.StatusCode != http.StatusOK:
 		v.fail(LoginFailed, fmt.Sprintf("Login failed. The login server answered HTTP %d.", resp.StatusCode))
@@ -268,12 +273,29 @@ func (v *Viewer) connectRegion() {
 		AgentID:   v.reply.AgentID,
 	}, v.cfg.Profile.CircuitResend, v.cfg.Profile.CircuitRetries)
 	v.res.UCCSends = 1
+	if w := v.cfg.Profile.CircuitAckWait; w > 0 {
+		v.ackTimer = v.cfg.Clock.After(w, "viewer-circuit-wait", func() {
+			v.fail(NoCircuitAck, v.cfg.Profile.Text.CircuitFailed)
+		})
+	}
 }
 
 func (v *Viewer) giveUp(seq uint32, id lludp.MsgID) {
-	if seq == v.uccSeq && !v.acked {
-		v.fail(NoCircuitAck, MsgTroubleConnecting)
+	// With an ack wait of its own the viewer stops resending but keeps waiting (LibreMetaverse).
+	if seq == v.uccSeq && !v.acked && v.cfg.Profile.CircuitAckWait == 0 {
+		v.fail(NoCircuitAck, v.cfg.Profile.Text.CircuitFailed)
 	}
+}
+
+func (v *Viewer) completeMovement() {
+	if v.done {
+		return
+	}
+	v.c.SendReliable(&lludp.CompleteAgentMovement{
+		AgentID:     v.reply.AgentID,
+		SessionID:   v.reply.SessionID,
+		CircuitCode: v.reply.CircuitCode,
+	})
 }
 
 func (v *Viewer) onDatagram(from netip.AddrPort, b []byte) {
@@ -283,15 +305,21 @@ func (v *Viewer) onDatagram(from netip.AddrPort, b []byte) {
 	v.c.Receive(b)
 	if !v.acked && v.uccSeq != 0 && !v.c.Pending(v.uccSeq) && !v.decided {
 		v.acked = true
+		v.ackTimer.Stop()
 		v.reach(StageCircuitAck)
 		v.status("Connecting to region...")
-		v.c.SendReliable(&lludp.CompleteAgentMovement{
-			AgentID:     v.reply.AgentID,
-			SessionID:   v.reply.SessionID,
-			CircuitCode: v.reply.CircuitCode,
-		})
+		if d := v.cfg.Profile.MovementDelay; d > 0 {
+			v.cfg.Clock.After(d, "viewer-movement-delay", v.completeMovement)
+		} else {
+			v.completeMovement()
+		}
+		if w := v.cfg.Profile.HandshakeWait; w > 0 {
+			v.hsTimer = v.cfg.Clock.After(w, "viewer-handshake-wait", func() {
+				v.fail(HandshakeTimeout, v.cfg.Profile.Text.HandshakeFailed)
+			})
+		}
 		v.timer = v.cfg.Clock.After(v.cfg.Profile.AgentWait, "viewer-agent-wait", func() {
-			v.fail(AgentWaitTimeout, MsgTroubleConnecting)
+			v.fail(AgentWaitTimeout, v.cfg.Profile.Text.AgentWaitFailed)
 		})
 	}
 }
@@ -299,6 +327,7 @@ func (v *Viewer) onDatagram(from netip.AddrPort, b []byte) {
 func (v *Viewer) deliver(p *lludp.Packet) {
 	switch p.ID {
 	case lludp.MsgRegionHandshake:
+		v.hsTimer.Stop()
 		v.reach(StageRegionHandshake)
 		v.c.SendReliable(&lludp.RegionHandshakeReply{AgentID: v.reply.AgentID, SessionID: v.reply.SessionID, Flags: 0x7})
 		v.c.Send(v.agentUpdate())
@@ -397,6 +426,8 @@ func (v *Viewer) finish() {
 	}
 	v.done = true
 	v.timer.Stop()
+	v.ackTimer.Stop()
+	v.hsTimer.Stop()
 	v.tick.Stop()
 	v.pingTimer.Stop()
 	if v.c != nil {

@@ -49,6 +49,7 @@ type setup struct {
 	simIP     string      // what the login reply says the region is
 	rule      *netem.Rule // a firewall rule on the grid host
 	stay      time.Duration
+	profile   *viewer.Profile // default sl-viewer
 }
 
 func newWorld(t *testing.T, st setup) *world {
@@ -91,10 +92,14 @@ func newWorld(t *testing.T, st setup) *world {
 	if st.password != "" {
 		pw = st.password
 	}
+	prof := viewer.SLViewer
+	if st.profile != nil {
+		prof = *st.profile
+	}
 	w.v = viewer.New(viewer.Config{
 		ID: 1, First: "Test", Last: "User", Password: pw,
 		LoginURI: "http://" + addr + "/", LoginAddr: netip.MustParseAddrPort(addr), Start: "last", Stay: st.stay,
-		Profile: viewer.SLViewer, Clock: w.s, Net: hostNet{w.client}, Rand: w.s.Rand("viewer"),
+		Profile: prof, Clock: w.s, Net: hostNet{w.client}, Rand: w.s.Rand("viewer"),
 		Done: func(*viewer.Viewer) { w.done = true },
 	})
 	w.s.At(0, "start", w.v.Start)
@@ -154,4 +159,45 @@ func TestUnreachableRegionGivesUpAfterFourUseCircuitCodes(t *testing.T) {
 	assert.Equal(t, viewer.MsgTroubleConnecting, r.Message)
 	assert.Equal(t, 20*time.Second, r.DecidedAt.Sub(r.Stages[viewer.StageLoginReply]), "sent at 0, 5, 10, 15 s; given up at 20 s")
 	assert.Equal(t, uint64(3), r.Circuit.Resent)
+}
+
+func TestProfilesGiveUpOnADeadRegionOnTheirOwnSchedules(t *testing.T) {
+	tests := []struct {
+		profile viewer.Profile
+		after   time.Duration // from the login reply
+		sends   int           // UseCircuitCode transmissions
+		message string
+	}{
+		{viewer.SLViewer, 20 * time.Second, 4, viewer.MsgTroubleConnecting},
+		{viewer.LibreMetaverse, 60 * time.Second, 4, "Unable to establish a UDP connection to the simulator"},
+		{viewer.NodeMetaverse, 60 * time.Second, 60, "Timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.profile.Name, func(t *testing.T) {
+			prof := tt.profile
+			w := newWorld(t, setup{simIP: "10.0.0.99", profile: &prof})
+			r := w.run(t, 5*time.Minute)
+			assert.Equal(t, viewer.NoCircuitAck, r.Outcome)
+			assert.Equal(t, tt.message, r.Message)
+			assert.Equal(t, tt.after, r.DecidedAt.Sub(r.Stages[viewer.StageLoginReply]))
+			assert.Equal(t, uint64(tt.sends-1), r.Circuit.Resent, "UseCircuitCode sent %d times", tt.sends)
+		})
+	}
+}
+
+func TestLibreMetaversePausesBeforeCompleteAgentMovement(t *testing.T) {
+	prof := viewer.LibreMetaverse
+	w := newWorld(t, setup{profile: &prof})
+	r := w.run(t, time.Minute)
+	require.Equal(t, viewer.Success, r.Outcome)
+	gap := r.Stages[viewer.StageRegionHandshake].Sub(r.Stages[viewer.StageCircuitAck])
+	assert.InDelta(t, 540, gap.Seconds()*1000, 2, "500 ms pause, then one round trip")
+}
+
+func TestNodeMetaverseHasNoLoginTimeoutSoTCPDecides(t *testing.T) {
+	prof := viewer.NodeMetaverse
+	w := newWorld(t, setup{profile: &prof, rule: &netem.Rule{Name: "no-login", Dir: netem.In, Proto: netem.TCP, Action: netem.Deny}})
+	r := w.run(t, 5*time.Minute)
+	assert.Equal(t, viewer.LoginTimeout, r.Outcome)
+	assert.Greater(t, r.DecidedAt.Sub(r.Start), 120*time.Second, "only the kernel's SYN retries end it")
 }
