@@ -159,6 +159,14 @@ func (c *Circuit) Send(m lludp.Message) uint32 {
 	return seq
 }
 
+// SetResendTimeout changes the resend interval of reliable packets sent from now on (OpenSim
+// recomputes its RTO from every ping: 5 × smoothed ping, clamped to 250–3000 ms).
+func (c *Circuit) SetResendTimeout(d time.Duration) {
+	if d > 0 {
+		c.cfg.ResendTimeout = d
+	}
+}
+
 // SendReliable sends m reliably with the circuit's resend policy and returns its sequence number.
 func (c *Circuit) SendReliable(m lludp.Message) uint32 {
 	return c.SendReliableWith(m, c.cfg.ResendTimeout, c.cfg.MaxResends)
@@ -227,7 +235,7 @@ func (c *Circuit) AckNow(seq uint32) {
 		return
 	}
 	c.stats.AcksSent++
-	c.buf = lludp.Encode(c.buf[:0], 0, 0, &lludp.PacketAck{IDs: []uint32{seq}}, nil)
+	c.buf = lludp.Encode(c.buf[:0], 0, c.nextSeq(), &lludp.PacketAck{IDs: []uint32{seq}}, nil)
 	c.stats.PacketsSent++
 	c.stats.BytesSent += uint64(len(c.buf))
 	c.cfg.Send(c.buf)
@@ -239,7 +247,9 @@ func (c *Circuit) FlushAcks() {
 	for len(c.acks) > 0 && !c.closed {
 		n := min(len(c.acks), maxAcksPerPacket)
 		c.stats.AcksSent += uint64(n)
-		c.buf = lludp.Encode(c.buf[:0], 0, 0, &lludp.PacketAck{IDs: c.acks[:n]}, nil)
+		// Every packet gets a fresh sequence number, acks included, as OpenSim does: a peer
+		// that filters duplicates by sequence (node-metaverse) would drop a repeated 0.
+		c.buf = lludp.Encode(c.buf[:0], 0, c.nextSeq(), &lludp.PacketAck{IDs: c.acks[:n]}, nil)
 		c.stats.PacketsSent++
 		c.stats.BytesSent += uint64(len(c.buf))
 		c.cfg.Send(c.buf)
