@@ -452,8 +452,8 @@ func TestHTTPSurface(t *testing.T) {
 	if resp, _ := do(t, f.svc, "POST", "/other", "application/json", []byte("{}"), 0); resp.StatusCode != 404 {
 		t.Errorf("POST /other: %d", resp.StatusCode)
 	}
-	if resp, _ := do(t, f.svc, "POST", "/", "application/llsd+xml", []byte("<llsd/>"), 0); resp.StatusCode != 415 {
-		t.Errorf("LLSD login: %d", resp.StatusCode)
+	if resp, _ := do(t, f.svc, "POST", "/", "application/llsd+xml", []byte("<llsd/>"), 0); resp.StatusCode != 400 {
+		t.Errorf("LLSD login that is not a map: %d", resp.StatusCode)
 	}
 	// XML-RPC get_grid_info and an unknown method (a fault).
 	call, _ := xmlrpc.EncodeMethodCall("get_grid_info")

@@ -70,6 +70,12 @@ type Config struct {
 	Epoch func() int64
 	// MaxAgentGroups is max-agent-groups in the reply; 0 means OpenSim's 42.
 	MaxAgentGroups int32
+	// CheckPresence refuses a login for an agent that is already online (OpenSim with
+	// AllowDuplicatePresences = false): the old session is kicked through Kick and the login
+	// fails with reason "presence"; the next attempt succeeds.
+	CheckPresence bool
+	// Kick, if set, is asked to remove an agent found online by CheckPresence.
+	Kick func(agent uuid.UUID)
 }
 
 // MaxRequestBody is the largest request body the service reads.
@@ -88,6 +94,7 @@ const (
 // Stats counts login outcomes.
 type Stats struct {
 	Requests, Succeeded, Incomplete, UnknownUser, BadPassword, NoDestination, Refused, Fallbacks uint64
+	AlreadyOnline                                                                                uint64
 }
 
 // Service is the login service: XML-RPC login_to_simulator, grid info and /simstatus.
@@ -100,6 +107,7 @@ type Service struct {
 	stats    Stats
 	gridXML  []byte
 	gridJSON []byte
+	online   map[uuid.UUID]uuid.UUID // agent → session
 }
 
 // New checks cfg and returns a Service.
@@ -120,7 +128,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.MaxAgentGroups = 42
 	}
 	cfg.Regions = append([]Region(nil), cfg.Regions...)
-	s := &Service{cfg: cfg, def: -1, issued: map[uint32]struct{}{}, skeleton: map[uuid.UUID][]folder{}}
+	s := &Service{cfg: cfg, def: -1, issued: map[uint32]struct{}{}, skeleton: map[uuid.UUID][]folder{}, online: map[uuid.UUID]uuid.UUID{}}
 	names := map[string]bool{}
 	for i := range s.cfg.Regions {
 		r := &s.cfg.Regions[i]
@@ -217,7 +225,11 @@ func (s *Service) ServeVHTTP(req *http.Request, body []byte, r func(vhttp.Respon
 	}
 	ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if ct == "application/llsd+xml" {
-		reply(r, http.StatusUnsupportedMediaType, "text/plain", []byte("LLSD login is not supported; use XML-RPC login_to_simulator\n"))
+		if len(body) > MaxRequestBody {
+			reply(r, http.StatusRequestEntityTooLarge, "text/plain", []byte("Request Entity Too Large\n"))
+			return
+		}
+		s.serveLLSDLogin(req, body, r)
 		return
 	}
 	if path != "/" && ct != "text/xml" && ct != "application/xml" {
@@ -362,6 +374,18 @@ func (s *Service) login(e *enc, call *methodCall, req *http.Request) {
 		s.failure(e, "key", MsgUserProblem)
 		return
 	}
+	if s.cfg.CheckPresence {
+		if old, on := s.online[acc.ID]; on {
+			s.stats.AlreadyOnline++
+			log.Logf("INFO", "[LLOGIN SERVICE]: Login failed for user %s %s, reason: already logged in", acc.First, acc.Last)
+			if s.cfg.Kick != nil {
+				s.cfg.Kick(acc.ID)
+			}
+			s.LogoutAgent(acc.ID, old)
+			s.failure(e, "presence", MsgAlreadyLoggedIn)
+			return
+		}
+	}
 	ids := s.cfg.IDs
 	secure := grid.RandomUUID(ids)
 	session := grid.RandomUUID(ids)
@@ -393,6 +417,10 @@ func (s *Service) login(e *enc, call *methodCall, req *http.Request) {
 		return
 	}
 	s.stats.Succeeded++
+	if s.cfg.CheckPresence {
+		s.online[acc.ID] = session
+		log.Logf("INFO", "[GRID USER SERVICE]: User %s is online", acc.ID)
+	}
 	log.Logf("DEBUG", "[LOGIN RESPONSE]: LLLoginResponse create. sizeX=%d, sizeY=%d", dest.r.SizeX, dest.r.SizeY)
 	log.Logf("INFO", "[LLOGIN SERVICE]: All clear. Sending login response to %s %s", acc.First, acc.Last)
 	s.success(e, acc, ac, &dest)
