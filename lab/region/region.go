@@ -39,6 +39,12 @@ type Config struct {
 	Inactivity     time.Duration // disconnect after this long without a packet; OpenSim: 60 s
 	// OnUseCircuitCode, if set, observes every UseCircuitCode the region receives (for diagnosis).
 	OnUseCircuitCode func(code uint32, from netip.AddrPort, known bool)
+	// OnLeave, if set, is told when an agent's circuit closes (logout, timeout, shutdown), so
+	// that the grid can clear its presence (OpenSim's PresenceService.LogoutAgent).
+	OnLeave func(ac login.AgentCircuit, why string)
+	// Estate settings for RegionInfo and MapBlockReply; zero values mean OpenSim's defaults.
+	MaxAgents   uint32
+	WaterHeight float32
 }
 
 // Stats counts what the region saw.
@@ -65,6 +71,12 @@ type client struct {
 	pingTimer sim.Timer
 	idleTimer sim.Timer
 	loggedOut bool
+	caps      *agentCaps
+	localID   uint32 // the avatar's object ID in this region
+	visible   bool   // initial data sent: the agent sees others and others see it
+	pingSent  sim.Time
+	srtt      time.Duration // smoothed ping, OpenSim's m_pingMS
+	wearables uint32        // AgentWearablesUpdate serial number
 }
 
 // Region is one region's UDP server.
@@ -78,6 +90,8 @@ type Region struct {
 	buf       []byte
 	stats     Stats
 	malformed int
+	caps      map[string]*agentCaps // by CapsPath
+	nextLocal uint32
 }
 
 // New returns a region with no agents.
@@ -100,6 +114,7 @@ func New(cfg Config) *Region {
 		expected: make(map[uint32]login.AgentCircuit),
 		clients:  make(map[netip.AddrPort]*client),
 		byAgent:  make(map[uuid.UUID]*client),
+		caps:     make(map[string]*agentCaps),
 	}
 }
 
@@ -130,6 +145,12 @@ func (r *Region) ExpectAgent(ac login.AgentCircuit) error {
 	r.cfg.Log.Logf("INFO", "[SCENE]: Region %s told of incoming root agent %s %s %s (circuit code %d, IP %s, teleportflags (ViaLogin))",
 		r.cfg.Name, ac.First, ac.Last, ac.AgentID, ac.CircuitCode, ac.ClientIP)
 	r.expected[ac.CircuitCode] = ac
+	if ac.CapsPath != "" {
+		if old := r.caps[ac.CapsPath]; old != nil {
+			r.closeCaps(old)
+		}
+		r.caps[ac.CapsPath] = &agentCaps{path: ac.CapsPath, agent: ac.AgentID, first: ac.First, last: ac.Last}
+	}
 	r.cfg.Log.Logf("INFO", "[SCENE %s]: authorized child agent %s %s %s (circuit code %d)",
 		r.cfg.Name, ac.First, ac.Last, ac.AgentID, ac.CircuitCode)
 	return nil
@@ -203,7 +224,8 @@ func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp
 	if old := r.byAgent[ac.AgentID]; old != nil {
 		r.close(old, "relogin")
 	}
-	cl := &client{ep: from, ac: ac}
+	r.nextLocal++
+	cl := &client{ep: from, ac: ac, caps: r.caps[ac.CapsPath], localID: r.nextLocal, srtt: 20 * time.Millisecond}
 	cl.c = circuit.New(circuit.Config{
 		Clock:         r.cfg.Clock,
 		Send:          r.sendTo(from),
@@ -225,6 +247,7 @@ func (r *Region) ping(cl *client) {
 		return
 	}
 	cl.pingID++
+	cl.pingSent = r.cfg.Clock.Now()
 	cl.c.Send(&lludp.StartPingCheck{PingID: cl.pingID, OldestUnacked: cl.c.OldestUnacked()})
 	cl.pingTimer = r.cfg.Clock.After(r.cfg.PingInterval, "region-ping", func() { r.ping(cl) })
 }
@@ -277,10 +300,16 @@ func (r *Region) deliver(cl *client, p *lludp.Packet) {
 			RegionHandle:   r.handle,
 			ChannelVersion: []byte(r.cfg.ChannelVersion),
 		})
+		r.maybeInitialData(cl)
 	case lludp.MsgRegionHandshakeReply:
 		cl.handshake = true
+		r.maybeInitialData(cl)
 	case lludp.MsgAgentUpdate:
 		r.stats.AgentUpdates++
+	case lludp.MsgCompletePingCheck:
+		r.completePing(cl, p)
+	default:
+		r.deliverMore(cl, p)
 	case lludp.MsgLogoutRequest:
 		var m lludp.LogoutRequest
 		if m.DecodeBody(p.Body) != nil || m.AgentID != cl.ac.AgentID || m.SessionID != cl.ac.SessionID {
@@ -322,6 +351,11 @@ func (r *Region) close(cl *client, why string) {
 		delete(r.byAgent, cl.ac.AgentID)
 	}
 	delete(r.expected, cl.ac.CircuitCode)
+	r.closeCaps(cl.caps)
+	r.leave(cl)
+	if r.cfg.OnLeave != nil {
+		r.cfg.OnLeave(cl.ac, why)
+	}
 	r.cfg.Log.Logf("DEBUG", "[CLIENT]: Close has been called for %s %s attached to scene %s (%s)", cl.ac.First, cl.ac.Last, r.cfg.Name, why)
 }
 
