@@ -27,5 +27,6 @@ reports.`,
 	}
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newScenariosCmd())
+	root.AddCommand(newServeCmd())
 	return root
 }

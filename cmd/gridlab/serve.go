@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"gridlab/lab/grid"
+	"gridlab/lab/realnet"
+)
+
+type serveOptions struct {
+	login       string
+	regions     string
+	users       []string
+	nUsers      int
+	userPattern string
+	accounts    string
+	gridName    string
+	welcome     string
+	debug       bool
+}
+
+func newServeCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the login service and regions on real sockets (an OpenSim-compatible standalone grid)",
+		Long: `serve runs gridlab's login service and regions on real sockets and the wall clock: the same
+cores the simulation uses, on one event loop. Viewers and client libraries log in at the
+login URI (XML-RPC login_to_simulator), connect to the region over LLUDP and use its seed
+capability and event queue. Log lines go to stderr in OpenSim's style. SIGINT or SIGTERM
+logs every agent out and stops.
+
+Accounts come from --user "First Last:password" (repeatable), --users N with --user-pattern
+("Load Test{n}:password", n from 1), and --accounts FILE (one "First Last:password" a line,
+# comments). Passwords are kept only salted and hashed, as OpenSim stores them.`,
+		Example: `  gridlab serve --user "Test User:secret"
+  gridlab serve --login 127.0.0.1:9000 --regions Regions.ini --users 100 --user-pattern "Load Test{n}:secret"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, o, cmd.ErrOrStderr(), nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.login, "login", "127.0.0.1:9000", "login service address (TCP); regions' capabilities are served here too")
+	f.StringVar(&o.regions, "regions", "", "Regions.ini file (default: one region \"gridlab\" on the login address, UDP port = login port)")
+	f.StringArrayVar(&o.users, "user", nil, `account "First Last:password" (repeatable)`)
+	f.IntVar(&o.nUsers, "users", 0, "create N accounts from --user-pattern")
+	f.StringVar(&o.userPattern, "user-pattern", "Load Test{n}:password", "account pattern for --users; {n} counts from 1")
+	f.StringVar(&o.accounts, "accounts", "", `accounts file: "First Last:password" per line`)
+	f.StringVar(&o.gridName, "grid-name", "gridlab", "grid name for /get_grid_info")
+	f.StringVar(&o.welcome, "welcome", "", "login message (default OpenSim's \"Welcome, Avatar!\")")
+	f.BoolVar(&o.debug, "debug", false, "log DEBUG lines too")
+	return cmd
+}
+
+// parseUser reads "First Last:password".
+func parseUser(s string) (realnet.User, error) {
+	name, pw, ok := strings.Cut(s, ":")
+	first, last, ok2 := strings.Cut(strings.TrimSpace(name), " ")
+	if !ok || !ok2 || strings.TrimSpace(first) == "" || strings.TrimSpace(last) == "" || pw == "" {
+		return realnet.User{}, fmt.Errorf("account %q: want \"First Last:password\"", strings.SplitN(s, ":", 2)[0]+":...")
+	}
+	return realnet.User{First: strings.TrimSpace(first), Last: strings.TrimSpace(last), Password: pw}, nil
+}
+
+func (o *serveOptions) usersList() ([]realnet.User, error) {
+	var out []realnet.User
+	for _, s := range o.users {
+		u, err := parseUser(s)
+		if err != nil {
+			return nil, fmt.Errorf("--user: %w", err)
+		}
+		out = append(out, u)
+	}
+	if o.nUsers > 0 {
+		if !strings.Contains(o.userPattern, "{n}") {
+			return nil, errors.New("--user-pattern must contain {n}")
+		}
+		for n := 1; n <= o.nUsers; n++ {
+			u, err := parseUser(strings.ReplaceAll(o.userPattern, "{n}", strconv.Itoa(n)))
+			if err != nil {
+				return nil, fmt.Errorf("--user-pattern: %w", err)
+			}
+			out = append(out, u)
+		}
+	}
+	if o.accounts != "" {
+		f, err := os.Open(o.accounts)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for line := 1; sc.Scan(); line++ {
+			t := strings.TrimSpace(sc.Text())
+			if t == "" || strings.HasPrefix(t, "#") {
+				continue
+			}
+			u, err := parseUser(t)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", o.accounts, line, err)
+			}
+			out = append(out, u)
+		}
+		if err := sc.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// runServe runs the grid until ctx ends; ready, if set, is called on the loop once it serves.
+func runServe(ctx context.Context, o serveOptions, logw io.Writer, ready func(*realnet.Grid)) error {
+	addr, err := netip.ParseAddrPort(o.login)
+	if err != nil {
+		return fmt.Errorf("--login %q: want IP:port: %w", o.login, err)
+	}
+	users, err := o.usersList()
+	if err != nil {
+		return err
+	}
+	var rcs []grid.RegionConfig
+	if o.regions != "" {
+		data, err := os.ReadFile(o.regions)
+		if err != nil {
+			return err
+		}
+		if rcs, err = grid.ParseRegionsINI(o.regions, data); err != nil {
+			return err
+		}
+	}
+	l := realnet.New()
+	g, err := realnet.StartGrid(l, realnet.GridConfig{
+		Login: addr, Regions: rcs, Users: users, Log: logw, GridName: o.gridName, Welcome: o.welcome, Debug: o.debug,
+	})
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		l.Post(func() { ready(g) })
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- l.Run(runCtx) }()
+	select {
+	case <-ctx.Done():
+	case err := <-done:
+		return err
+	}
+	// Graceful shutdown: agents logged out on the loop, then the loop stops.
+	_ = l.Do(g.Shutdown)
+	cancel()
+	<-done
+	realnet.NewLogger(logw, false).Logf("INFO", "[SHUTDOWN]: Shutdown complete")
+	return nil
+}
