@@ -28,5 +28,6 @@ reports.`,
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newScenariosCmd())
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newPacketCmd())
 	return root
 }
