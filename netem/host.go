@@ -30,6 +30,9 @@ var (
 	ErrTimeout          = newNetError("connection timed out", syscall.ETIMEDOUT, true)
 	ErrAddrInUse        = newNetError("bind: address already in use", syscall.EADDRINUSE, false)
 	ErrAddrNotAvailable = newNetError("connect: cannot assign requested address", syscall.EADDRNOTAVAIL, false)
+	// ErrPortUnreachable is what a UDP socket's error handler receives when an ICMP port
+	// unreachable answers one of its datagrams (Linux reports it on a connected socket).
+	ErrPortUnreachable = newNetError("recvfrom: connection refused", syscall.ECONNREFUSED, false)
 )
 
 // Host is a machine with one address on one segment.
@@ -39,6 +42,11 @@ type Host struct {
 	seg   *Segment
 	addr  netip.Addr
 	rules []ruleEntry
+	down  bool
+
+	conntrack bool
+	ct        map[ctKey]ctEntry
+	ctPruneAt int
 
 	udp     map[uint16]*UDPConn
 	nextUDP uint16
@@ -113,110 +121,19 @@ func (d Direction) String() string {
 	return "any"
 }
 
-// Action is what a matching firewall rule does.
-type Action uint8
-
-// Actions. Deny drops silently (no RST, no ICMP). The zero Action behaves as Deny.
-const (
-	Allow Action = 1
-	Deny  Action = 2
-)
-
-// String returns "allow" or "deny".
-func (a Action) String() string {
-	if a == Allow {
-		return "allow"
-	}
-	return "deny"
-}
-
-// PortRange is an inclusive range of ports. The zero value matches any port; Hi < Lo means the
-// single port Lo.
-type PortRange struct{ Lo, Hi uint16 }
-
-func (r PortRange) contains(p uint16) bool {
-	if r.Lo == 0 && r.Hi == 0 {
-		return true
-	}
-	hi := r.Hi
-	if hi < r.Lo {
-		hi = r.Lo
-	}
-	return r.Lo <= p && p <= hi
-}
-
-// Rule is one firewall rule. Remote is the destination for egress rules and the source for
-// ingress rules; an invalid (zero) prefix matches any address. Proto 0 matches any protocol.
-// LocalPorts is the host's own port (source port out, destination port in).
-type Rule struct {
-	Name       string
-	Dir        Direction
-	Proto      Proto
-	Remote     netip.Prefix
-	LocalPorts PortRange
-	Action     Action
-}
-
-type ruleEntry struct {
-	Rule
-	counter string // "drop/firewall/<rule>@<host>"
-}
-
-// AddRule appends a rule to the host's firewall. Rules are checked in order; the first match
-// decides; no match allows. The firewall is stateless: a rule dropping inbound UDP also drops
-// replies to the host's own requests.
-func (h *Host) AddRule(r Rule) {
-	h.rules = append(h.rules, ruleEntry{Rule: r, counter: "drop/firewall/" + r.Name + "@" + h.name})
-}
-
-// RemoveRule removes the first rule with that name and reports whether there was one.
-func (h *Host) RemoveRule(name string) bool {
-	for i := range h.rules {
-		if h.rules[i].Name == name {
-			h.rules = append(h.rules[:i], h.rules[i+1:]...)
-			return true
-		}
-	}
-	return false
-}
-
-// Rules returns the host's firewall rules in order.
-func (h *Host) Rules() []Rule {
-	out := make([]Rule, len(h.rules))
-	for i := range h.rules {
-		out[i] = h.rules[i].Rule
-	}
-	return out
-}
-
-// match returns the first rule matching the packet, or nil.
-func (h *Host) match(dir Direction, proto Proto, remote netip.Addr, local uint16) *ruleEntry {
-	for i := range h.rules {
-		r := &h.rules[i]
-		if r.Dir != 0 && r.Dir != dir {
-			continue
-		}
-		if r.Proto != 0 && r.Proto != proto {
-			continue
-		}
-		if r.Remote.IsValid() && !r.Remote.Contains(remote) {
-			continue
-		}
-		if !r.LocalPorts.contains(local) {
-			continue
-		}
-		return r
-	}
-	return nil
-}
-
 // UDPConn is a bound UDP socket.
 type UDPConn struct {
 	h      *Host
 	local  netip.AddrPort
 	recv   func(from netip.AddrPort, payload []byte)
+	onErr  func(to netip.AddrPort, err error)
 	closed bool
 }
+
+// SetErrorHandler makes the socket report ICMP errors about its datagrams, as a connected UDP
+// socket (or one with IP_RECVERR) does on Linux: f gets the datagram's destination and
+// ErrPortUnreachable. Without a handler the errors are ignored, like an unconnected socket's.
+func (c *UDPConn) SetErrorHandler(f func(to netip.AddrPort, err error)) { c.onErr = f }
 
 // ListenUDP binds a UDP socket. Port 0 picks the next free ephemeral port (32768-60999, in
 // sequence, per host). recv is called for every datagram delivered; payload is valid only during

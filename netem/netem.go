@@ -3,11 +3,9 @@ package netem
 import (
 	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"net/netip"
 	"sort"
 	"strconv"
-	"time"
 
 	"gridlab/sim"
 )
@@ -17,8 +15,9 @@ type Proto uint8
 
 // The protocols netem carries.
 const (
-	TCP Proto = 6
-	UDP Proto = 17
+	ICMP Proto = 1
+	TCP  Proto = 6
+	UDP  Proto = 17
 )
 
 // String returns "udp", "tcp", "any" for 0, or "proto(N)".
@@ -28,19 +27,12 @@ func (p Proto) String() string {
 		return "udp"
 	case TCP:
 		return "tcp"
+	case ICMP:
+		return "icmp"
 	case 0:
 		return "any"
 	}
 	return "proto(" + strconv.Itoa(int(p)) + ")"
-}
-
-// LinkParams describe one traversal of a segment. Jitter is uniform in [-Jitter,+Jitter] and the
-// resulting delay is clamped at zero; packets of one (src,dst) pair are never reordered by jitter.
-// Loss is the Bernoulli probability that a traversal loses the packet.
-type LinkParams struct {
-	Latency time.Duration
-	Jitter  time.Duration
-	Loss    float64
 }
 
 // Reason says why a packet was dropped.
@@ -56,11 +48,18 @@ const (
 	DropNATNoMapping Reason = "nat-no-mapping"
 	DropNATFiltered  Reason = "nat-filtered"
 	DropHairpin      Reason = "nat-hairpin-unsupported"
-	DropTTL          Reason = "ttl" // routing loop: more than maxHops segment hops
+	DropTTL          Reason = "ttl"            // routing loop: more than maxHops segment hops
+	DropMTU          Reason = "mtu"            // larger than the link's MTU
+	DropQueueFull    Reason = "queue-full"     // tail drop at a rate-limited link's FIFO
+	DropHostDown     Reason = "host-down"      // sent by or to a host that is down
+	DropPartition    Reason = "partition"      // the two networks are partitioned
+	DropNATTableFull Reason = "nat-table-full" // the NAT has no room for a new mapping
+	DropChecksum     Reason = "checksum"       // a corrupted TCP segment fails its checksum
 )
 
 var allReasons = []Reason{DropLoss, DropFirewall, DropNoRoute, DropNoHost, DropNoListener,
-	DropNATNoMapping, DropNATFiltered, DropHairpin, DropTTL}
+	DropNATNoMapping, DropNATFiltered, DropHairpin, DropTTL, DropMTU, DropQueueFull,
+	DropHostDown, DropPartition, DropNATTableFull, DropChecksum}
 
 // traceKind returns the constant trace kind for a reason (no allocation).
 func traceKind(r Reason) string {
@@ -83,6 +82,18 @@ func traceKind(r Reason) string {
 		return "drop/nat-hairpin-unsupported"
 	case DropTTL:
 		return "drop/ttl"
+	case DropMTU:
+		return "drop/mtu"
+	case DropQueueFull:
+		return "drop/queue-full"
+	case DropHostDown:
+		return "drop/host-down"
+	case DropPartition:
+		return "drop/partition"
+	case DropNATTableFull:
+		return "drop/nat-table-full"
+	case DropChecksum:
+		return "drop/checksum"
 	}
 	return "drop/other"
 }
@@ -97,7 +108,8 @@ type Drop struct {
 	Proto  Proto
 	Src    netip.AddrPort
 	Dst    netip.AddrPort
-	Len    int // payload bytes
+	Len    int    // payload bytes
+	Frame  uint64 // number of the packet's last capture record (1-based), 0 when not captured
 }
 
 // String formats the drop for logs, e.g. `1.234s udp 10.0.0.2:5000 > 10.0.0.3:9000 dropped at srv: firewall (block-udp)`.
@@ -136,6 +148,12 @@ type Network struct {
 	observers  []func(Drop)
 	free       []*packet
 	tbuf       []byte
+	capture    func(*Captured) uint64
+	cap        *netCapture
+	capBuf     Captured
+	partitions [][2]*Segment
+	synLinear  bool
+	dns        *Resolver
 
 	drops  map[Reason]uint64
 	fwHits map[string]uint64 // "drop/firewall/<rule>@<host>"
@@ -143,6 +161,8 @@ type Network struct {
 		udpSent, udpDelivered                                uint64
 		tcpSegments, tcpRetransmits, tcpConnects, tcpAccepts uint64
 		tcpRefused, tcpResets, tcpTimeouts                   uint64
+		duplicated, reordered, corrupted                     uint64
+		icmpSent, icmpDelivered, fwRejects                   uint64
 	}
 }
 
@@ -167,6 +187,16 @@ func (n *Network) OnDrop(f func(Drop)) { n.observers = append(n.observers, f) }
 // Segment returns the segment with that name, or nil.
 func (n *Network) Segment(name string) *Segment { return n.segByName[name] }
 
+// Router returns the router with that name, or nil.
+func (n *Network) Router(name string) *Router {
+	for _, r := range n.routers {
+		if r.name == name {
+			return r
+		}
+	}
+	return nil
+}
+
 // Host returns the host with that name, or nil.
 func (n *Network) Host(name string) *Host { return n.hostByName[name] }
 
@@ -174,9 +204,11 @@ func (n *Network) Host(name string) *Host { return n.hostByName[name] }
 // "drop/firewall/<rule>@<host>", "nat/<router>/mappings" (created), "segment/<name>/packets",
 // "segment/<name>/bytes" (payload bytes of traversals attempted, lost ones included),
 // "tcp/segments", "tcp/retransmits", "tcp/connects", "tcp/accepts", "tcp/refused", "tcp/resets",
-// "tcp/timeouts", "udp/sent", "udp/delivered".
+// "tcp/timeouts", "udp/sent", "udp/delivered", "link/duplicated", "link/reordered",
+// "link/corrupted", "icmp/sent", "icmp/delivered", "firewall/rejects", and for every firewall
+// rule "firewall/<rule>@<host>/hits" (packets it decided, whatever its action).
 func (n *Network) Counters() []Counter {
-	out := make([]Counter, 0, len(allReasons)+len(n.fwHits)+2*len(n.segments)+len(n.routers)+9)
+	out := make([]Counter, 0, len(allReasons)+len(n.fwHits)+2*len(n.segments)+len(n.routers)+16)
 	for _, r := range allReasons {
 		out = append(out, Counter{"drop/" + string(r), n.drops[r]})
 	}
@@ -185,6 +217,11 @@ func (n *Network) Counters() []Counter {
 	}
 	for _, r := range n.routers {
 		out = append(out, Counter{"nat/" + r.name + "/mappings", r.created})
+	}
+	for _, h := range n.hosts {
+		for i := range h.rules {
+			out = append(out, Counter{"firewall/" + h.rules[i].Name + "@" + h.name + "/hits", h.rules[i].hits})
+		}
 	}
 	for _, g := range n.segments {
 		out = append(out, Counter{"segment/" + g.name + "/packets", g.packets},
@@ -201,27 +238,35 @@ func (n *Network) Counters() []Counter {
 		Counter{"tcp/timeouts", st.tcpTimeouts},
 		Counter{"udp/sent", st.udpSent},
 		Counter{"udp/delivered", st.udpDelivered},
+		Counter{"link/duplicated", st.duplicated},
+		Counter{"link/reordered", st.reordered},
+		Counter{"link/corrupted", st.corrupted},
+		Counter{"icmp/sent", st.icmpSent},
+		Counter{"icmp/delivered", st.icmpDelivered},
+		Counter{"firewall/rejects", st.fwRejects},
 	)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-// Segment is one network (the internet, a LAN) with a prefix and link parameters.
+// Segment is one network (the internet, a LAN) with a prefix and link parameters. Its
+// impairments apply per direction: Up is traffic whose next hop is the segment's gateway router
+// (leaving the network), Down is everything else (arriving from the gateway, or between two nodes
+// of the segment). Until SetDirParams splits them, both directions share one state.
 type Segment struct {
 	n       *Network
 	name    string
 	prefix  netip.Prefix
-	params  LinkParams
+	down    *linkState
+	up      *linkState // == down until the directions are configured separately
 	hosts   map[netip.Addr]*Host
 	routers map[netip.Addr]*Router // routers' OutsideAddr (Outside == g) and InsideAddr (Inside == g)
 	gateway *Router                // the router whose Inside is g
 	transit []*Router              // non-NAT routers whose Outside is g: they route their Inside prefix
-	loss    *rand.Rand
-	jitter  *rand.Rand
-	last    map[flowKey]sim.Time // latest scheduled arrival per (src,dst), for FIFO
-	fifo    bool                 // delays can vary (jitter, or latency changed): keep last
-	maxAt   sim.Time             // latest arrival scheduled on the segment
-	floor   sim.Time             // no arrival before this: packets in flight when fifo began
+	last    map[flowKey]sim.Time   // latest scheduled arrival per (src,dst), for FIFO
+	fifo    bool                   // delays can vary (jitter, or latency changed): keep last
+	maxAt   sim.Time               // latest arrival scheduled on the segment
+	floor   sim.Time               // no arrival before this: packets in flight when fifo began
 	pruneAt int
 	packets uint64
 	bytes   uint64
@@ -242,15 +287,14 @@ func (n *Network) AddSegment(name string, prefix netip.Prefix, p LinkParams) *Se
 		n:       n,
 		name:    name,
 		prefix:  prefix.Masked(),
-		params:  p,
 		hosts:   map[netip.Addr]*Host{},
 		routers: map[netip.Addr]*Router{},
-		loss:    n.s.Rand("netem/seg/" + name + "/loss"),
-		jitter:  n.s.Rand("netem/seg/" + name + "/jitter"),
 		last:    map[flowKey]sim.Time{},
 		pruneAt: minPruneSize,
 		fifo:    p.Jitter > 0,
 	}
+	g.down = newLinkState(n.s, "netem/seg/"+name+"/", p)
+	g.up = g.down
 	n.segments = append(n.segments, g)
 	n.segByName[name] = g
 	return g
@@ -262,19 +306,50 @@ func (g *Segment) Name() string { return g.name }
 // Prefix returns the segment's (masked) prefix.
 func (g *Segment) Prefix() netip.Prefix { return g.prefix }
 
-// Params returns the current link parameters.
-func (g *Segment) Params() LinkParams { return g.params }
+// Params returns the current link parameters (of the Down direction).
+func (g *Segment) Params() LinkParams { return g.down.p }
 
-// SetParams changes the link parameters at the current virtual time. Packets already in flight
-// keep their arrival time, and no later packet arrives before them (lowering the latency does not
-// let new packets overtake old ones).
+// DirParams returns the current link parameters of one direction.
+func (g *Segment) DirParams(d LinkDir) LinkParams {
+	if d == LinkUp {
+		return g.up.p
+	}
+	return g.down.p
+}
+
+// SetParams changes the link parameters of both directions at the current virtual time. Packets
+// already in flight keep their arrival time, and no later packet arrives before them (lowering
+// the latency does not let new packets overtake old ones). Queue and loss-model state carry over.
 func (g *Segment) SetParams(p LinkParams) {
-	if !g.fifo && (p.Jitter > 0 || p.Latency != g.params.Latency) {
+	g.noteDelayChange(g.down.p, p)
+	g.down.set(p)
+	if g.up != g.down {
+		g.noteDelayChange(g.up.p, p)
+		g.up.set(p)
+	}
+}
+
+// SetDirParams changes the link parameters of one direction only. The first call splits the
+// directions: the Up direction then has its own random streams ("netem/seg/<name>/up/...") and
+// queue.
+func (g *Segment) SetDirParams(d LinkDir, p LinkParams) {
+	if g.up == g.down {
+		g.up = newLinkState(g.n.s, "netem/seg/"+g.name+"/up/", g.down.p)
+	}
+	ls := g.down
+	if d == LinkUp {
+		ls = g.up
+	}
+	g.noteDelayChange(ls.p, p)
+	ls.set(p)
+}
+
+func (g *Segment) noteDelayChange(old, p LinkParams) {
+	if !g.fifo && (p.Jitter > 0 || p.Latency != old.Latency || p.Reorder > 0) {
 		// From now on arrival order must be enforced per (src,dst); packets already in flight
 		// were not recorded, so nothing may arrive before the last of them.
 		g.fifo, g.floor = true, g.maxAt
 	}
-	g.params = p
 }
 
 func (g *Segment) addrFree(a netip.Addr) bool {
@@ -296,6 +371,16 @@ type packet struct {
 	host    *Host
 	router  *Router
 	arrive  func()
+
+	origin  *Segment // segment of the sending host (partitions)
+	prev    *Segment // segment last traversed (partitions)
+	frame   uint64   // last capture record number
+	corrupt bool     // a bit was flipped on the way
+	local   bool     // an error generated by the host's own firewall: skip the ingress rules
+
+	// ICMP errors (destination unreachable, port unreachable) quote the packet they answer.
+	iproto     Proto
+	isrc, idst netip.AddrPort
 }
 
 const (
@@ -323,13 +408,29 @@ func (n *Network) release(p *packet) {
 	p.seq, p.ack = 0, 0
 	p.payload = p.payload[:0]
 	p.host, p.router = nil, nil
+	p.origin, p.prev, p.frame, p.corrupt, p.local = nil, nil, 0, false, false
+	p.iproto, p.isrc, p.idst = 0, netip.AddrPort{}, netip.AddrPort{}
 	n.free = append(n.free, p)
+}
+
+// clonePacket returns a copy of p (a duplicate on the wire).
+func (n *Network) clonePacket(p *packet) *packet {
+	q := n.newPacket()
+	payload := append(q.payload[:0], p.payload...)
+	arrive := q.arrive
+	*q = *p
+	q.payload, q.arrive = payload, arrive
+	return q
 }
 
 // sendFrom puts a packet built by host h on the network: egress firewall, then routing.
 func (n *Network) sendFrom(h *Host, p *packet) {
-	if e := h.match(Out, p.proto, p.dst.Addr(), p.src.Port()); e != nil && e.Action != Allow {
-		n.firewallDrop(p, h, e)
+	p.origin = h.seg
+	if h.down {
+		n.drop(p, DropHostDown, h.name, "")
+		return
+	}
+	if !h.egressAllowed(p) {
 		return
 	}
 	n.forward(p, h.seg)
@@ -342,6 +443,11 @@ func (n *Network) forward(p *packet, g *Segment) {
 		n.drop(p, DropTTL, g.name, "")
 		return
 	}
+	if len(n.partitions) > 0 && n.cut(p, g) {
+		n.drop(p, DropPartition, g.name, "")
+		return
+	}
+	p.prev = g
 	dst := p.dst.Addr()
 	switch {
 	case g.prefix.Contains(dst):
@@ -379,43 +485,6 @@ func (g *Segment) transitFor(dst netip.Addr) *Router {
 	return best
 }
 
-// traverse applies g's loss, latency and jitter and schedules the arrival.
-func (n *Network) traverse(p *packet, g *Segment) {
-	g.packets++
-	g.bytes += uint64(len(p.payload))
-	prm := g.params
-	if prm.Loss > 0 && g.loss.Float64() < prm.Loss {
-		n.drop(p, DropLoss, g.name, "")
-		return
-	}
-	d := prm.Latency
-	if prm.Jitter > 0 {
-		d += time.Duration(g.jitter.Int64N(2*int64(prm.Jitter)+1)) - prm.Jitter
-	}
-	if d < 0 {
-		d = 0
-	}
-	now := n.s.Now()
-	at := max(now.Add(d), g.floor)
-	if g.fifo { // with a constant delay arrivals are in order anyway
-		k := flowKey{p.src, p.dst}
-		if last, ok := g.last[k]; ok && last > at {
-			at = last
-		}
-		g.last[k] = at
-		if len(g.last) > g.pruneAt {
-			for key, t := range g.last { // deleting stale entries: order does not matter
-				if t <= now {
-					delete(g.last, key)
-				}
-			}
-			g.pruneAt = max(minPruneSize, 2*len(g.last))
-		}
-	}
-	g.maxAt = max(g.maxAt, at)
-	n.s.At(at, labelArrive, p.arrive)
-}
-
 func (p *packet) onArrive() {
 	n := p.n
 	switch p.kind {
@@ -434,8 +503,11 @@ func (p *packet) onArrive() {
 
 // deliver runs the ingress firewall and hands p to a socket. It releases p.
 func (n *Network) deliver(h *Host, p *packet) {
-	if e := h.match(In, p.proto, p.src.Addr(), p.dst.Port()); e != nil && e.Action != Allow {
-		n.firewallDrop(p, h, e)
+	if h.down {
+		n.drop(p, DropHostDown, h.name, "")
+		return
+	}
+	if !p.local && !h.ingressAllowed(p) {
 		return
 	}
 	switch p.proto {
@@ -450,21 +522,22 @@ func (n *Network) deliver(h *Host, p *packet) {
 		c.recv(p.src, p.payload)
 		n.release(p)
 	case TCP:
+		if p.corrupt {
+			n.drop(p, DropChecksum, h.name, "")
+			return
+		}
 		h.tcpInput(p)
+	case ICMP:
+		h.icmpInput(p)
 	default:
 		n.drop(p, DropNoListener, h.name, "")
 	}
 }
 
-func (n *Network) firewallDrop(p *packet, h *Host, e *ruleEntry) {
-	n.fwHits[e.counter]++
-	n.drop(p, DropFirewall, h.name, e.Name)
-}
-
 // drop records, counts, traces and reports a drop, then releases p.
 func (n *Network) drop(p *packet, r Reason, where, rule string) {
 	n.drops[r]++
-	d := Drop{At: n.s.Now(), Reason: r, Rule: rule, Where: where, Proto: p.proto, Src: p.src, Dst: p.dst, Len: len(p.payload)}
+	d := Drop{At: n.s.Now(), Reason: r, Rule: rule, Where: where, Proto: p.proto, Src: p.src, Dst: p.dst, Len: len(p.payload), Frame: p.frame}
 	buf := n.tbuf[:0]
 	buf = append(buf, byte(p.proto), p.flags)
 	buf = appendAddrPort(buf, p.src)

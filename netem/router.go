@@ -3,8 +3,8 @@ package netem
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
-	"sort"
 	"time"
 
 	"gridlab/sim"
@@ -27,6 +27,102 @@ type Forward struct {
 	To    netip.AddrPort
 }
 
+// Behavior is a NAT mapping or filtering behaviour (RFC 4787 section 4.1 and 5). The zero value
+// means the default: endpoint-independent mapping, address-and-port-dependent filtering.
+type Behavior uint8
+
+// NAT behaviours.
+const (
+	BehaviorDefault      Behavior = iota
+	EndpointIndependent           // EIM / EIF
+	AddressDependent              // ADM / ADF
+	AddressPortDependent          // APDM / APDF
+)
+
+var behaviorNames = [...]string{"default", "endpoint-independent", "address-dependent", "address-and-port-dependent"}
+
+// String returns the RFC 4787 name.
+func (b Behavior) String() string {
+	if int(b) < len(behaviorNames) {
+		return behaviorNames[b]
+	}
+	return fmt.Sprintf("behavior(%d)", b)
+}
+
+// ParseBehavior parses "endpoint-independent", "address-dependent", "address-and-port-dependent"
+// or the short forms eim/eif, adm/adf, apdm/apdf.
+func ParseBehavior(s string) (Behavior, bool) {
+	switch s {
+	case "endpoint-independent", "eim", "eif":
+		return EndpointIndependent, true
+	case "address-dependent", "adm", "adf":
+		return AddressDependent, true
+	case "address-and-port-dependent", "apdm", "apdf":
+		return AddressPortDependent, true
+	}
+	return 0, false
+}
+
+// PortAssignment is how a NAT picks a new mapping's external port.
+type PortAssignment uint8
+
+// Port assignments. All keep to the internal port's range (1-1023 or 1024-65535, RFC 4787 REQ-3).
+const (
+	// PortPreserve keeps the internal port when free, else takes the next free one above it
+	// (the default; what many home routers do).
+	PortPreserve PortAssignment = iota
+	// PortPreserveRandom keeps the internal port when free, else a seeded random free one.
+	PortPreserveRandom
+	// PortRandom always takes a seeded random free port (symmetric and carrier-grade NATs).
+	PortRandom
+)
+
+// NATOptions are a NAT's behaviours; the zero value is the default home router (port-restricted
+// cone with port preservation, UDP 120 s, no table limit).
+type NATOptions struct {
+	Mapping   Behavior
+	Filtering Behavior
+	Ports     PortAssignment
+	// UDPTimeout is how long a UDP mapping lives without outbound traffic (default 120 s).
+	UDPTimeout time.Duration
+	// TCPTimeout is how long a TCP mapping lives once no connection through it is open (default
+	// 240 s, RFC 5382's transitory timeout); mappings with an open connection do not expire.
+	TCPTimeout time.Duration
+	// MaxMappings limits the live mappings; a new flow beyond it is dropped with
+	// DropNATTableFull. 0 is unlimited.
+	MaxMappings int
+	// OneToOne, when valid, is an inside address given the whole public address (1:1 NAT): its
+	// packets leave with their ports unchanged and anything arriving for the public address that
+	// no port forward claims goes to it, unfiltered. Other inside hosts are still translated.
+	OneToOne netip.Addr
+}
+
+// NATPresets lists the preset names NATPreset knows, in order.
+var NATPresets = []string{"full-cone", "restricted-cone", "port-restricted", "symmetric", "carrier-grade"}
+
+// NATPreset returns the options of a named kind of NAT device:
+//
+//   - full-cone: EIM, EIF, port preservation (then random);
+//   - restricted-cone: EIM, ADF, port preservation (then random);
+//   - port-restricted: EIM, APDF, port preservation (then random);
+//   - symmetric: APDM, APDF, random ports;
+//   - carrier-grade (RFC 6888): EIM, APDF, random ports, a 65,536-mapping table.
+func NATPreset(name string) (NATOptions, bool) {
+	switch name {
+	case "full-cone":
+		return NATOptions{Mapping: EndpointIndependent, Filtering: EndpointIndependent, Ports: PortPreserveRandom}, true
+	case "restricted-cone":
+		return NATOptions{Mapping: EndpointIndependent, Filtering: AddressDependent, Ports: PortPreserveRandom}, true
+	case "port-restricted":
+		return NATOptions{Mapping: EndpointIndependent, Filtering: AddressPortDependent, Ports: PortPreserveRandom}, true
+	case "symmetric":
+		return NATOptions{Mapping: AddressPortDependent, Filtering: AddressPortDependent, Ports: PortRandom}, true
+	case "carrier-grade":
+		return NATOptions{Mapping: EndpointIndependent, Filtering: AddressPortDependent, Ports: PortRandom, MaxMappings: 65536}, true
+	}
+	return NATOptions{}, false
+}
+
 // RouterConfig describes a router joining its Inside segment (of which it is the default gateway)
 // to its Outside segment.
 type RouterConfig struct {
@@ -38,6 +134,7 @@ type RouterConfig struct {
 	NAT         bool
 	Hairpin     bool
 	Forwards    []Forward
+	NATOptions  NATOptions
 }
 
 // Router joins two segments, optionally with NAT (see the package documentation).
@@ -50,11 +147,13 @@ type Router struct {
 	outsideAddr netip.Addr
 	nat         bool
 	hairpin     bool
+	opt         NATOptions
 	forwards    []Forward
 	fwdByPort   map[portKey]netip.AddrPort
 	fwdByTo     map[epKey]uint16
-	byInt       map[epKey]*natMapping
+	byInt       map[mapKey]*natMapping
 	byExt       map[portKey]*natMapping
+	ports       *rand.Rand // PortRandom / PortPreserveRandom choices
 	created     uint64
 }
 
@@ -68,7 +167,16 @@ type epKey struct {
 	ep    netip.AddrPort
 }
 
+// mapKey finds an outbound flow's mapping: the remote is zero (EIM), its address (ADM) or its
+// address and port (APDM).
+type mapKey struct {
+	proto    Proto
+	internal netip.AddrPort
+	remote   netip.AddrPort
+}
+
 type natMapping struct {
+	key        mapKey
 	proto      Proto
 	internal   netip.AddrPort
 	ext        uint16
@@ -109,12 +217,30 @@ func (n *Network) AddRouter(cfg RouterConfig) (*Router, error) {
 	r := &Router{
 		n: n, name: cfg.Name, inside: in, outside: out,
 		insideAddr: cfg.InsideAddr, outsideAddr: cfg.OutsideAddr,
-		nat: cfg.NAT, hairpin: cfg.Hairpin,
+		nat: cfg.NAT, hairpin: cfg.Hairpin, opt: cfg.NATOptions,
 		forwards:  append([]Forward(nil), cfg.Forwards...),
 		fwdByPort: map[portKey]netip.AddrPort{},
 		fwdByTo:   map[epKey]uint16{},
-		byInt:     map[epKey]*natMapping{},
+		byInt:     map[mapKey]*natMapping{},
 		byExt:     map[portKey]*natMapping{},
+	}
+	if r.opt.Mapping == BehaviorDefault {
+		r.opt.Mapping = EndpointIndependent
+	}
+	if r.opt.Filtering == BehaviorDefault {
+		r.opt.Filtering = AddressPortDependent
+	}
+	if r.opt.UDPTimeout <= 0 {
+		r.opt.UDPTimeout = UDPMappingTimeout
+	}
+	if r.opt.TCPTimeout <= 0 {
+		r.opt.TCPTimeout = TCPTransitoryTimeout
+	}
+	if o := r.opt.OneToOne; o.IsValid() && !in.prefix.Contains(o) {
+		return nil, fmt.Errorf("netem: router %q: 1:1 NAT address %s is not inside %s (%s)", cfg.Name, o, in.name, in.prefix)
+	}
+	if r.opt.Ports != PortPreserve {
+		r.ports = n.s.Rand("netem/nat/" + cfg.Name + "/ports")
 	}
 	for i, f := range cfg.Forwards {
 		if f.Proto != UDP && f.Proto != TCP {
@@ -154,196 +280,3 @@ func (r *Router) InsideAddr() netip.Addr { return r.insideAddr }
 
 // OutsideAddr returns the router's address on its Outside segment (the public address with NAT).
 func (r *Router) OutsideAddr() netip.Addr { return r.outsideAddr }
-
-// NATMapping is one live NAT mapping.
-type NATMapping struct {
-	Proto    Proto
-	Internal netip.AddrPort
-	External netip.AddrPort
-}
-
-// Mappings returns the router's live NAT mappings, sorted by protocol and external port.
-func (r *Router) Mappings() []NATMapping {
-	now := r.n.s.Now()
-	var out []NATMapping
-	for _, m := range r.byExt {
-		if !m.expired(now) {
-			out = append(out, NATMapping{m.proto, m.internal, netip.AddrPortFrom(r.outsideAddr, m.ext)})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Proto != out[j].Proto {
-			return out[i].Proto < out[j].Proto
-		}
-		return out[i].External.Port() < out[j].External.Port()
-	})
-	return out
-}
-
-func (m *natMapping) expired(now sim.Time) bool {
-	if m.proto == UDP {
-		return now.Sub(m.lastOut) >= UDPMappingTimeout
-	}
-	return m.open == 0 && now.Sub(m.lastActive) >= TCPTransitoryTimeout
-}
-
-func (r *Router) remove(m *natMapping) {
-	delete(r.byInt, epKey{m.proto, m.internal})
-	delete(r.byExt, portKey{m.proto, m.ext})
-}
-
-// fromInside handles a packet that crossed the Inside segment to the router.
-func (r *Router) fromInside(p *packet) {
-	n := r.n
-	if p.dst.Addr() == r.outsideAddr {
-		switch {
-		case !r.nat:
-			n.drop(p, DropNoListener, r.name, "")
-		case !r.hairpin:
-			n.drop(p, DropHairpin, r.name, "")
-		case r.snat(p):
-			r.dnat(p)
-		}
-		return
-	}
-	if r.nat && !r.snat(p) {
-		return
-	}
-	n.forward(p, r.outside)
-}
-
-// fromOutside handles a packet addressed to the router's OutsideAddr.
-func (r *Router) fromOutside(p *packet) { r.dnat(p) }
-
-// snat rewrites the source of an outbound packet, creating or refreshing its mapping. It reports
-// false (having dropped p) when no external port is free.
-func (r *Router) snat(p *packet) bool {
-	if port, ok := r.fwdByTo[epKey{p.proto, p.src}]; ok {
-		p.src = netip.AddrPortFrom(r.outsideAddr, port)
-		return true
-	}
-	now := r.n.s.Now()
-	k := epKey{p.proto, p.src}
-	m := r.byInt[k]
-	if m != nil && m.expired(now) {
-		r.remove(m)
-		m = nil
-	}
-	if m == nil {
-		ext, ok := r.allocPort(p.proto, p.src.Port(), now)
-		if !ok {
-			r.n.drop(p, DropNATNoMapping, r.name, "")
-			return false
-		}
-		m = &natMapping{proto: p.proto, internal: p.src, ext: ext, remotes: map[netip.AddrPort]natFlow{}}
-		r.byInt[k] = m
-		r.byExt[portKey{p.proto, ext}] = m
-		r.created++
-	}
-	m.lastOut, m.lastActive = now, now
-	f := m.remotes[p.dst]
-	if p.proto == TCP {
-		if f.closed && p.flags&flagSYN != 0 {
-			f = natFlow{} // a new connection on the same 4-tuple
-		}
-		if p.flags&flagRST != 0 {
-			m.closeFlow(&f)
-		}
-		if p.flags&flagFIN != 0 {
-			f.finOut = true
-			if f.finIn {
-				m.closeFlow(&f)
-			}
-		}
-	}
-	m.remotes[p.dst] = f
-	p.src = netip.AddrPortFrom(r.outsideAddr, m.ext)
-	return true
-}
-
-func (m *natMapping) closeFlow(f *natFlow) {
-	if f.established && !f.closed {
-		m.open--
-	}
-	f.closed = true
-}
-
-// allocPort picks the external port for a new mapping: the internal port if free, else the next
-// free one in the same range (1-1023 or 1024-65535, RFC 4787 REQ-3), wrapping around.
-func (r *Router) allocPort(proto Proto, want uint16, now sim.Time) (uint16, bool) {
-	lo, hi := 1024, 65535
-	if want < 1024 {
-		lo, hi = 1, 1023
-	}
-	p := int(want)
-	if p < lo {
-		p = lo
-	}
-	for i := 0; i <= hi-lo; i++ {
-		k := portKey{proto, uint16(p)}
-		if _, fwd := r.fwdByPort[k]; !fwd {
-			m := r.byExt[k]
-			if m != nil && m.expired(now) {
-				r.remove(m)
-				m = nil
-			}
-			if m == nil {
-				return uint16(p), true
-			}
-		}
-		p++
-		if p > hi {
-			p = lo
-		}
-	}
-	return 0, false
-}
-
-// dnat translates a packet addressed to OutsideAddr (from outside, or hairpinned) and sends it
-// across the Inside segment: port forwards first, then NAT mappings with their filter.
-func (r *Router) dnat(p *packet) {
-	n := r.n
-	k := portKey{p.proto, p.dst.Port()}
-	if to, ok := r.fwdByPort[k]; ok {
-		p.dst = to
-		n.forward(p, r.inside)
-		return
-	}
-	if !r.nat {
-		n.drop(p, DropNoListener, r.name, "")
-		return
-	}
-	now := n.s.Now()
-	m := r.byExt[k]
-	if m != nil && m.expired(now) {
-		r.remove(m)
-		m = nil
-	}
-	if m == nil {
-		n.drop(p, DropNATNoMapping, r.name, "")
-		return
-	}
-	f, ok := m.remotes[p.src]
-	if !ok {
-		n.drop(p, DropNATFiltered, r.name, "")
-		return
-	}
-	if p.proto == TCP {
-		m.lastActive = now
-		if p.flags&flagRST != 0 {
-			m.closeFlow(&f)
-		} else if !f.established && !f.closed {
-			f.established = true
-			m.open++
-		}
-		if p.flags&flagFIN != 0 {
-			f.finIn = true
-			if f.finOut {
-				m.closeFlow(&f)
-			}
-		}
-		m.remotes[p.src] = f
-	}
-	p.dst = m.internal
-	n.forward(p, r.inside)
-}

@@ -28,11 +28,38 @@ const (
 	dupAckThreshold = 3
 )
 
-// SYNRTOs is the client's SYN retransmission schedule (Linux >= 6.5, tcp_syn_linear_timeouts 4):
-// retransmissions at 1,2,3,4,5,7,11,19,35,67 s and ETIMEDOUT 64 s after the last, at 131 s.
+// SYNRTOs is the linear SYN retransmission schedule of Linux >= 6.5 (tcp_syn_linear_timeouts 4,
+// tcp_syn_retries 6 + 4 linear): retransmissions at 1,2,3,4,5,7,11,19,35,67 s and ETIMEDOUT 64 s
+// after the last, at 131 s. Select it with Network.SetSYNSchedule(SYNLinear).
 var SYNRTOs = [...]time.Duration{1 * time.Second, 1 * time.Second, 1 * time.Second, 1 * time.Second,
 	1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second,
 	32 * time.Second, 64 * time.Second}
+
+// SYNRTOsClassic is the classic SYN schedule (tcp_syn_retries 6, initial RTO 1 s doubling):
+// retransmissions at 1,3,7,15,31,63 s and ETIMEDOUT 64 s after the last, at 127 s. It is the
+// default.
+var SYNRTOsClassic = [...]time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second,
+	8 * time.Second, 16 * time.Second, 32 * time.Second, 64 * time.Second}
+
+// SYNSchedule selects the client's SYN retransmission schedule.
+type SYNSchedule uint8
+
+// SYN schedules.
+const (
+	SYNClassic SYNSchedule = iota // 1 s doubling, 6 retries, ETIMEDOUT at 127 s
+	SYNLinear                     // Linux >= 6.5 with tcp_syn_linear_timeouts: ETIMEDOUT at 131 s
+)
+
+// SetSYNSchedule selects the SYN schedule for connections dialed from now on.
+func (n *Network) SetSYNSchedule(s SYNSchedule) { n.synLinear = s == SYNLinear }
+
+// synRTO returns the wait after the i-th SYN transmission and whether it is the last.
+func (c *TCPConn) synRTO(i int) (time.Duration, bool) {
+	if c.synLinear {
+		return SYNRTOs[i], i >= len(SYNRTOs)-1
+	}
+	return SYNRTOsClassic[i], i >= len(SYNRTOsClassic)-1
+}
 
 // SYNACKRTOs is the server's SYN-ACK retransmission schedule (tcp_synack_retries 5): the half-open
 // connection is forgotten at 63 s.
@@ -90,7 +117,8 @@ type TCPConn struct {
 	lst    *TCPListener // server side, until accepted
 	state  tcpState
 
-	notified bool // OnClose was called (or Abort): no more callbacks
+	notified  bool // OnClose was called (or Abort): no more callbacks
+	synLinear bool
 
 	// send side; sequence numbers are 64-bit and start at iss (no wrap-around)
 	iss, sndUna, sndNxt uint64
@@ -174,7 +202,8 @@ func (h *Host) newConn(local, remote netip.AddrPort, st tcpState) *TCPConn {
 }
 
 // DialTCP starts a handshake to `to` from the next free ephemeral port. The handler later gets
-// OnConnect, or OnClose with ErrRefused (RST), ErrTimeout (131 s without a SYN-ACK) or
+// OnConnect, or OnClose with ErrRefused (RST), ErrTimeout (127 s without a SYN-ACK, 131 s with
+// the linear schedule) or
 // ErrAddrNotAvailable (no free port).
 func (h *Host) DialTCP(to netip.AddrPort, hnd StreamHandler) *TCPConn {
 	port, ok := nextFree(&h.nextTCP, func(p uint16) bool {
@@ -187,9 +216,11 @@ func (h *Host) DialTCP(to netip.AddrPort, hnd StreamHandler) *TCPConn {
 	}
 	c := h.newConn(netip.AddrPortFrom(h.addr, port), to, stateSynSent)
 	c.hnd = hnd
+	c.synLinear = h.n.synLinear
 	c.rttStart = h.n.s.Now()
 	c.emit(flagSYN, c.iss, nil)
-	c.arm(SYNRTOs[0], labelSYNRTO)
+	d, _ := c.synRTO(0)
+	c.arm(d, labelSYNRTO)
 	return c
 }
 
@@ -329,14 +360,15 @@ func (c *TCPConn) onTimer() {
 	n := c.n
 	switch c.state {
 	case stateSynSent:
-		if c.synRetries >= len(SYNRTOs)-1 {
+		if _, last := c.synRTO(c.synRetries); last {
 			c.fail(ErrTimeout)
 			return
 		}
 		c.synRetries++
 		n.stats.tcpRetransmits++
 		c.emit(flagSYN, c.iss, nil)
-		c.arm(SYNRTOs[c.synRetries], labelSYNRTO)
+		d, _ := c.synRTO(c.synRetries)
+		c.arm(d, labelSYNRTO)
 	case stateSynRcvd:
 		if c.synRetries >= len(SYNACKRTOs)-1 {
 			c.notified = true
@@ -447,25 +479,8 @@ func (h *Host) tcpInput(p *packet) {
 		}
 	}
 	// No socket: answer with RST (a closed port refuses the connection).
-	src, dst := p.dst, p.src
-	var seq, ack uint64
-	flags := flagRST
-	if p.flags&flagACK != 0 {
-		seq = p.ack
-	} else {
-		flags |= flagACK
-		ack = p.seq + uint64(len(p.payload))
-		if p.flags&flagSYN != 0 {
-			ack++
-		}
-		if p.flags&flagFIN != 0 {
-			ack++
-		}
-	}
+	rst := n.rstFor(p)
 	n.drop(p, DropNoListener, h.name, "")
-	rst := n.newPacket()
-	rst.proto, rst.flags, rst.src, rst.dst, rst.seq, rst.ack = TCP, flags, src, dst, seq, ack
-	n.stats.tcpSegments++
 	n.sendFrom(h, rst)
 }
 

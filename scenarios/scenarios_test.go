@@ -178,9 +178,9 @@ func TestParseErrors(t *testing.T) {
 			"public: 203.0.113.7", "public: 203.0.113",
 			[]string{`full.yaml:18: networks[1].router.public: "203.0.113" is not an IPv4 address (e.g. 192.168.1.10)`}},
 		{"firewall rule fields",
-			`dir: in, proto: tcp, remote: 0.0.0.0/0, ports: "22", action: drop`, `dir: inbound, proto: icmp, remote: 0.0.0.0, ports: "22-10", action: reject`,
+			`dir: in, proto: tcp, remote: 0.0.0.0/0, ports: "22", action: drop`, `dir: inbound, proto: icmp, remote: 0.0.0.0, ports: "22-10", action: deny`,
 			[]string{
-				`full.yaml:29: hosts[0].firewall[0].action: "reject" is not an action: use allow or drop`,
+				`full.yaml:29: hosts[0].firewall[0].action: "deny" is not an action: use allow, drop or reject`,
 				`full.yaml:29: hosts[0].firewall[0].dir: "inbound" is not a direction: use in or out`,
 				`full.yaml:29: hosts[0].firewall[0].ports: "22-10" is not a port or range: use "N" or "N-M" with 1 <= N <= M <= 65535`,
 				`full.yaml:29: hosts[0].firewall[0].proto: "icmp" is not a protocol: use udp, tcp or any`,

@@ -17,6 +17,10 @@ type Scenario struct {
 	Grid     Grid         `mapstructure:"grid"`
 	Viewers  []Population `mapstructure:"viewers"`
 
+	DNS      DNS     `mapstructure:"dns"`      // the network's resolver
+	TCP      TCP     `mapstructure:"tcp"`      // TCP stack settings of every host
+	Timeline []Event `mapstructure:"timeline"` // faults carried out at virtual times
+
 	// Path is the file the scenario was loaded from ("" when loaded from bytes).
 	Path string `mapstructure:"-"`
 
@@ -24,14 +28,57 @@ type Scenario struct {
 	src *source `mapstructure:"-"`
 }
 
-// Network is one network segment: the internet, an office LAN, a data centre.
+// Network is one network segment: the internet, an office LAN, a data centre. Its impairment
+// keys are those of Link; Up and Down override them for one direction (up: traffic leaving the
+// network through its router; down: everything else).
 type Network struct {
 	Name    string        `mapstructure:"name"`
 	CIDR    string        `mapstructure:"cidr"`    // e.g. 192.168.1.0/24; the internet may be 0.0.0.0/0
 	Latency time.Duration `mapstructure:"latency"` // one-way, per traversal
-	Jitter  time.Duration `mapstructure:"jitter"`  // uniform ±jitter, never reorders a path
+	Jitter  time.Duration `mapstructure:"jitter"`  // spread of the delay, never reorders a path
 	Loss    Fraction      `mapstructure:"loss"`    // Bernoulli loss per traversal
-	Router  *Router       `mapstructure:"router"`  // gateway to the parent network, nil for the top
+
+	JitterDist string     `mapstructure:"jitter_distribution"` // uniform (default), normal, pareto, paretonormal
+	JitterCorr Fraction   `mapstructure:"jitter_correlation"`
+	LossCorr   Fraction   `mapstructure:"loss_correlation"`
+	LossModel  *LossModel `mapstructure:"loss_model"` // instead of loss: gilbert-elliott or 4-state
+	Duplicate  Fraction   `mapstructure:"duplicate"`
+	Reorder    Fraction   `mapstructure:"reorder"`
+	ReorderGap int        `mapstructure:"reorder_gap"`
+	Corrupt    Fraction   `mapstructure:"corrupt"`
+	Rate       string     `mapstructure:"rate"`  // e.g. 10mbit, 512kbit (tc units; kbps = kilobytes/s)
+	Queue      int        `mapstructure:"queue"` // FIFO length in packets when rate-limited, default 1000
+	MTU        int        `mapstructure:"mtu"`   // largest IP packet in bytes
+
+	Up   *Link `mapstructure:"up"`   // overrides for traffic leaving through the router
+	Down *Link `mapstructure:"down"` // overrides for the other direction
+
+	Router *Router `mapstructure:"router"` // gateway to the parent network, nil for the top
+}
+
+// Link returns the network's impairments (both directions unless Up or Down override them).
+func (n Network) Link() Link {
+	return Link{Latency: n.Latency, Jitter: n.Jitter, Loss: n.Loss, JitterDist: n.JitterDist,
+		JitterCorr: n.JitterCorr, LossCorr: n.LossCorr, LossModel: n.LossModel, Duplicate: n.Duplicate,
+		Reorder: n.Reorder, ReorderGap: n.ReorderGap, Corrupt: n.Corrupt, Rate: n.Rate, Queue: n.Queue, MTU: n.MTU}
+}
+
+// LossModel is a Markov loss model (tc netem's "loss gemodel" and "loss state").
+type LossModel struct {
+	Type string `mapstructure:"type"` // gilbert-elliott or 4-state
+	// gilbert-elliott: p (good→bad), r (bad→good), bad_loss (tc's 1-h, default 100%),
+	// good_loss (tc's 1-k, default 0).
+	P        Fraction  `mapstructure:"p"`
+	R        Fraction  `mapstructure:"r"`
+	BadLoss  *Fraction `mapstructure:"bad_loss"`
+	GoodLoss Fraction  `mapstructure:"good_loss"`
+	// 4-state: transition probabilities between 1 (gap, received), 2 (burst, received), 3
+	// (burst, lost) and 4 (isolated loss).
+	P13 Fraction `mapstructure:"p13"`
+	P31 Fraction `mapstructure:"p31"`
+	P32 Fraction `mapstructure:"p32"`
+	P23 Fraction `mapstructure:"p23"`
+	P14 Fraction `mapstructure:"p14"`
 }
 
 // Router joins a network to its parent (by default "internet").
@@ -42,6 +89,22 @@ type Router struct {
 	NAT      *bool     `mapstructure:"nat"`      // default true
 	Hairpin  *bool     `mapstructure:"hairpin"`  // NAT loopback, default true
 	Forwards []Forward `mapstructure:"forwards"` // static port forwards for servers inside
+
+	// NATType names a kind of NAT device: full-cone, restricted-cone, port-restricted, symmetric
+	// or carrier-grade. Empty: a home router (port-restricted, ports kept else the next free one).
+	NATType   string     `mapstructure:"nat_type"`
+	NATConfig *NATConfig `mapstructure:"nat_config"` // overrides on top of NATType
+}
+
+// NATConfig sets a NAT's behaviours one by one (RFC 4787 / 5382).
+type NATConfig struct {
+	Mapping     string        `mapstructure:"mapping"`      // endpoint-independent (eim), address-dependent (adm), address-and-port-dependent (apdm)
+	Filtering   string        `mapstructure:"filtering"`    // the same names (eif, adf, apdf)
+	Ports       string        `mapstructure:"ports"`        // preserve, preserve-random or random
+	UDPTimeout  time.Duration `mapstructure:"udp_timeout"`  // idle UDP mapping lifetime, default 120s
+	TCPTimeout  time.Duration `mapstructure:"tcp_timeout"`  // after a mapping's last TCP connection closed, default 240s
+	MaxMappings int           `mapstructure:"max_mappings"` // table size; new flows beyond it are dropped
+	OneToOne    string        `mapstructure:"one_to_one"`   // inside address given the whole public address
 }
 
 // Forward is a static port forward: Proto Port on the router's public address goes to To.
@@ -57,16 +120,19 @@ type Host struct {
 	Network  string `mapstructure:"network"`
 	Address  string `mapstructure:"address"`
 	Firewall []Rule `mapstructure:"firewall"`
+	// Conntrack makes the firewall stateful: packets of flows it allowed, either way, pass.
+	Conntrack bool `mapstructure:"conntrack"`
 }
 
 // Rule is one firewall rule, evaluated in order; the first match decides. No match allows.
 type Rule struct {
-	Name   string `mapstructure:"name"`
-	Dir    string `mapstructure:"dir"`    // in or out
-	Proto  string `mapstructure:"proto"`  // udp, tcp or any (default any)
-	Remote string `mapstructure:"remote"` // CIDR of the other end, default any
-	Ports  string `mapstructure:"ports"`  // local port or range "9000" / "9000-9010", default any
-	Action string `mapstructure:"action"` // allow or drop
+	Name        string `mapstructure:"name"`
+	Dir         string `mapstructure:"dir"`          // in or out
+	Proto       string `mapstructure:"proto"`        // udp, tcp or any (default any)
+	Remote      string `mapstructure:"remote"`       // CIDR of the other end, default any
+	Ports       string `mapstructure:"ports"`        // local port or range "9000" / "9000-9010", default any
+	RemotePorts string `mapstructure:"remote_ports"` // the other end's port or range, default any
+	Action      string `mapstructure:"action"`       // allow, drop (silently) or reject (TCP RST / ICMP port unreachable)
 }
 
 // Grid is the grid under test.
@@ -100,11 +166,82 @@ type Population struct {
 	Profile  string        `mapstructure:"profile"`           // viewer profile, default sl-viewer
 }
 
-// Link is a link's impairments.
+// Link is a link's impairments (see Network for the keys' meaning).
 type Link struct {
-	Latency time.Duration `mapstructure:"latency"`
-	Jitter  time.Duration `mapstructure:"jitter"`
-	Loss    Fraction      `mapstructure:"loss"`
+	Latency    time.Duration `mapstructure:"latency"`
+	Jitter     time.Duration `mapstructure:"jitter"`
+	Loss       Fraction      `mapstructure:"loss"`
+	JitterDist string        `mapstructure:"jitter_distribution"`
+	JitterCorr Fraction      `mapstructure:"jitter_correlation"`
+	LossCorr   Fraction      `mapstructure:"loss_correlation"`
+	LossModel  *LossModel    `mapstructure:"loss_model"`
+	Duplicate  Fraction      `mapstructure:"duplicate"`
+	Reorder    Fraction      `mapstructure:"reorder"`
+	ReorderGap int           `mapstructure:"reorder_gap"`
+	Corrupt    Fraction      `mapstructure:"corrupt"`
+	Rate       string        `mapstructure:"rate"`
+	Queue      int           `mapstructure:"queue"`
+	MTU        int           `mapstructure:"mtu"`
+}
+
+// DNS is the network's resolver.
+type DNS struct {
+	Records     []DNSRecord   `mapstructure:"records"`
+	Delay       time.Duration `mapstructure:"delay"`       // answer time, default 1ms
+	Unreachable bool          `mapstructure:"unreachable"` // lookups time out (after 10 s)
+}
+
+// DNSRecord gives a name an address (a name may have several records).
+type DNSRecord struct {
+	Name    string `mapstructure:"name"`
+	Address string `mapstructure:"address"`
+}
+
+// TCP holds TCP stack settings.
+type TCP struct {
+	// SYNSchedule is classic (default: 1 s doubling, 6 retries, connect fails at 127 s) or
+	// linear (Linux >= 6.5 with tcp_syn_linear_timeouts: fails at 131 s).
+	SYNSchedule string `mapstructure:"syn_schedule"`
+}
+
+// Event is one timeline entry: at a virtual time, exactly one of its actions.
+type Event struct {
+	At         time.Duration  `mapstructure:"at"`
+	Link       *LinkChange    `mapstructure:"link"`        // change a network's impairments
+	AddRule    *RuleChange    `mapstructure:"add_rule"`    // append a firewall rule to a host
+	RemoveRule *RuleRef       `mapstructure:"remove_rule"` // remove a host's rule by name
+	Partition  []string       `mapstructure:"partition"`   // two network names: cut every path between them
+	Heal       []string       `mapstructure:"heal"`        // two network names: undo a partition
+	HostDown   string         `mapstructure:"host_down"`   // take a host off the network
+	HostUp     string         `mapstructure:"host_up"`     // bring it back
+	FlushNAT   string         `mapstructure:"flush_nat"`   // a network name: forget its router's NAT mappings
+	Resolver   *ResolverState `mapstructure:"dns"`         // change the resolver
+}
+
+// LinkChange sets impairments of a network. Keys of Set left out keep the values the network
+// was configured with (for that direction).
+type LinkChange struct {
+	Network   string `mapstructure:"network"`
+	Direction string `mapstructure:"direction"` // up, down or both (default)
+	Set       Link   `mapstructure:"set"`
+}
+
+// RuleChange adds Rule to Host's firewall (at the end).
+type RuleChange struct {
+	Host string `mapstructure:"host"`
+	Rule Rule   `mapstructure:"rule"`
+}
+
+// RuleRef names a host's firewall rule.
+type RuleRef struct {
+	Host string `mapstructure:"host"`
+	Name string `mapstructure:"name"`
+}
+
+// ResolverState changes the resolver; keys left out are unchanged.
+type ResolverState struct {
+	Delay       *time.Duration `mapstructure:"delay"`
+	Unreachable *bool          `mapstructure:"unreachable"`
 }
 
 // Arrival is when the viewers of a population start: uniformly spread over Window, starting at At.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -92,7 +93,13 @@ func (s *Scenario) check() []problem {
 				nets[n.Name] = pfx
 			}
 		}
-		c.link(p, Link{Latency: n.Latency, Jitter: n.Jitter, Loss: n.Loss})
+		c.link(p, n.Link())
+		if n.Up != nil {
+			c.link(p+".up", *n.Up)
+		}
+		if n.Down != nil {
+			c.link(p+".down", *n.Down)
+		}
 	}
 	addrs := map[netip.Addr]string{} // addresses taken, and by what
 	for i, n := range s.Networks {
@@ -164,6 +171,7 @@ func (s *Scenario) check() []problem {
 				c.add(fp+".to", "%s is not inside network %q (%s)", ap.Addr(), n.Name, pfx)
 			}
 		}
+		c.nat(p, r, n.Name, pfx, netOK)
 	}
 	// Routers must not form a loop of parents.
 	for i, n := range s.Networks {
@@ -216,6 +224,13 @@ func (s *Scenario) check() []problem {
 			c.rule(idx(p+".firewall", j, ""), r)
 		}
 	}
+	c.dns(s.DNS)
+	switch s.TCP.SYNSchedule {
+	case "", "classic", "linear":
+	default:
+		c.add("tcp.syn_schedule", "%q is not a SYN schedule: use classic (127 s) or linear (131 s)", s.TCP.SYNSchedule)
+	}
+	c.timeline(s, netIndex, hosts)
 
 	// Grid.
 	g := s.Grid
@@ -304,13 +319,275 @@ func (c *checker) link(p string, l Link) {
 	if l.Latency < 0 {
 		c.add(p+".latency", "%v is negative", l.Latency)
 	}
+	uniform := l.JitterDist == "" || l.JitterDist == "uniform"
 	if l.Jitter < 0 {
 		c.add(p+".jitter", "%v is negative", l.Jitter)
-	} else if l.Jitter > l.Latency && l.Latency >= 0 {
+	} else if uniform && l.Jitter > l.Latency && l.Latency >= 0 {
 		c.add(p+".jitter", "%v is more than the latency (%v): delays would go below zero", l.Jitter, l.Latency)
 	}
 	if !(l.Loss >= 0 && l.Loss <= 1) {
 		c.add(p+".loss", "%v is out of range: a fraction is between 0 and 1", float64(l.Loss))
+	}
+	switch l.JitterDist {
+	case "", "uniform", "normal", "pareto", "paretonormal":
+	default:
+		c.add(p+".jitter_distribution", "%q is not a distribution: use uniform, normal, pareto or paretonormal", l.JitterDist)
+	}
+	if l.JitterCorr >= 1 {
+		c.add(p+".jitter_correlation", "must be below 100%%: a correlation of 1 never changes")
+	}
+	if l.LossCorr >= 1 {
+		c.add(p+".loss_correlation", "must be below 100%%: a correlation of 1 never changes")
+	}
+	if m := l.LossModel; m != nil {
+		mp := p + ".loss_model"
+		if l.Loss > 0 {
+			c.add(mp, "give either loss (Bernoulli) or loss_model, not both")
+		}
+		switch m.Type {
+		case "gilbert-elliott":
+			if m.P13+m.P31+m.P32+m.P23+m.P14 > 0 {
+				c.add(mp, "p13, p31, p32, p23 and p14 belong to the 4-state model, not gilbert-elliott")
+			}
+			if m.R == 0 && m.P > 0 {
+				c.add(mp+".r", "missing: with r = 0 the bad state is never left")
+			}
+		case "4-state":
+			if m.P+m.R+m.GoodLoss > 0 || m.BadLoss != nil {
+				c.add(mp, "p, r, bad_loss and good_loss belong to gilbert-elliott, not the 4-state model")
+			}
+			if m.P13+m.P14 > 1 {
+				c.add(mp+".p14", "p13 + p14 is more than 100%%")
+			}
+			if m.P31+m.P32 > 1 {
+				c.add(mp+".p32", "p31 + p32 is more than 100%%")
+			}
+		case "":
+			c.add(mp+".type", "missing: gilbert-elliott or 4-state")
+		default:
+			c.add(mp+".type", "%q is not a loss model: use gilbert-elliott or 4-state", m.Type)
+		}
+	}
+	if l.ReorderGap < 0 {
+		c.add(p+".reorder_gap", "%d is negative", l.ReorderGap)
+	}
+	if l.Reorder > 0 && l.Latency <= 0 {
+		c.add(p+".reorder", "reordering needs a latency for reordered packets to skip")
+	}
+	if l.Rate != "" {
+		if _, ok := ParseRate(l.Rate); !ok {
+			c.add(p+".rate", "%q is not a rate: a number with a unit, e.g. 10mbit, 512kbit or 1gbit (kbps, mbps: bytes per second)", l.Rate)
+		}
+	}
+	if l.Queue < 0 {
+		c.add(p+".queue", "%d is negative", l.Queue)
+	} else if l.Queue > 0 && l.Rate == "" {
+		c.add(p+".queue", "a queue needs a rate: packets queue only behind a rate-limited link")
+	}
+	if l.MTU != 0 && (l.MTU < 68 || l.MTU > 65535) {
+		c.add(p+".mtu", "%d is out of range: an IPv4 MTU is between 68 and 65535", l.MTU)
+	}
+}
+
+// ParseRate parses a link rate as tc writes it (bit, kbit, mbit, gbit; bps, kbps, mbps, gbps
+// are bytes per second) and returns bits per second.
+func ParseRate(s string) (uint64, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	i := 0
+	for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
+		i++
+	}
+	x, err := strconv.ParseFloat(s[:i], 64)
+	if err != nil || x <= 0 {
+		return 0, false
+	}
+	mult := map[string]float64{"bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9,
+		"bps": 8, "kbps": 8e3, "mbps": 8e6, "gbps": 8e9}[strings.TrimSpace(s[i:])]
+	if mult == 0 || x*mult < 1 || x*mult > 1e12 {
+		return 0, false
+	}
+	return uint64(x * mult), true
+}
+
+// nat checks a router's NAT type and configuration.
+func (c *checker) nat(p string, r *Router, netName string, pfx netip.Prefix, netOK bool) {
+	if r.NAT != nil && !*r.NAT && (r.NATType != "" || r.NATConfig != nil) {
+		c.add(p+".nat", "nat is false, but nat_type or nat_config is given")
+	}
+	switch r.NATType {
+	case "", "full-cone", "restricted-cone", "port-restricted", "symmetric", "carrier-grade":
+	default:
+		c.add(p+".nat_type", "%q is not a NAT type: use full-cone, restricted-cone, port-restricted, symmetric or carrier-grade", r.NATType)
+	}
+	nc := r.NATConfig
+	if nc == nil {
+		return
+	}
+	cp := p + ".nat_config"
+	behaviour := func(key, v string, short ...string) {
+		switch v {
+		case "", "endpoint-independent", "address-dependent", "address-and-port-dependent", short[0], short[1], short[2]:
+		default:
+			c.add(cp+"."+key, "%q is not a %s behaviour: use endpoint-independent, address-dependent or address-and-port-dependent (%s)", v, key, strings.Join(short, ", "))
+		}
+	}
+	behaviour("mapping", nc.Mapping, "eim", "adm", "apdm")
+	behaviour("filtering", nc.Filtering, "eif", "adf", "apdf")
+	switch nc.Ports {
+	case "", "preserve", "preserve-random", "random":
+	default:
+		c.add(cp+".ports", "%q is not a port assignment: use preserve, preserve-random or random", nc.Ports)
+	}
+	if nc.UDPTimeout < 0 {
+		c.add(cp+".udp_timeout", "%v is negative", nc.UDPTimeout)
+	}
+	if nc.TCPTimeout < 0 {
+		c.add(cp+".tcp_timeout", "%v is negative", nc.TCPTimeout)
+	}
+	if nc.MaxMappings < 0 {
+		c.add(cp+".max_mappings", "%d is negative", nc.MaxMappings)
+	}
+	if nc.OneToOne != "" {
+		if a, ok := c.addr(cp+".one_to_one", nc.OneToOne); ok && netOK && !pfx.Contains(a) {
+			c.add(cp+".one_to_one", "%s is not inside network %q (%s)", a, netName, pfx)
+		}
+	}
+}
+
+// dns checks the resolver's records.
+func (c *checker) dns(d DNS) {
+	if d.Delay < 0 {
+		c.add("dns.delay", "%v is negative", d.Delay)
+	}
+	for i, r := range d.Records {
+		p := idx("dns.records", i, "")
+		switch {
+		case r.Name == "":
+			c.add(p+".name", "missing: the host name (e.g. grid.example.org)")
+		case !validHostname(r.Name):
+			c.add(p+".name", "%q is not a host name (letters, digits, '-' and '.')", r.Name)
+		}
+		if r.Address == "" {
+			c.add(p+".address", "missing: the name's IPv4 address")
+		} else {
+			c.addr(p+".address", r.Address)
+		}
+	}
+}
+
+func validHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// timeline checks the fault timeline: one action per entry, naming networks and hosts that exist.
+func (c *checker) timeline(s *Scenario, nets map[string]int, hosts map[string]int) {
+	network := func(p, name string) {
+		if name == "" {
+			c.add(p, "missing: a network name%s", known(netNames(s)))
+		} else if _, ok := nets[name]; !ok {
+			c.add(p, "no network named %q%s", name, known(netNames(s)))
+		}
+	}
+	host := func(p, name string) {
+		if name == "" {
+			c.add(p, "missing: a host name%s", known(hostNames(s)))
+		} else if _, ok := hosts[name]; !ok {
+			c.add(p, "no host named %q%s", name, known(hostNames(s)))
+		}
+	}
+	pair := func(p string, names []string) {
+		if len(names) != 2 {
+			c.add(p, "give exactly two network names, e.g. [office, internet]")
+			return
+		}
+		network(p+".0", names[0])
+		network(p+".1", names[1])
+		if names[0] == names[1] && names[0] != "" {
+			c.add(p+".1", "a network cannot be partitioned from itself")
+		}
+	}
+	for i, e := range s.Timeline {
+		p := idx("timeline", i, "")
+		if e.At < 0 {
+			c.add(p+".at", "%v is negative", e.At)
+		}
+		actions := 0
+		if e.Link != nil {
+			actions++
+			network(p+".link.network", e.Link.Network)
+			switch e.Link.Direction {
+			case "", "both", "up", "down":
+			default:
+				c.add(p+".link.direction", "%q is not a direction: use up, down or both", e.Link.Direction)
+			}
+			c.link(p+".link.set", e.Link.Set)
+		}
+		if e.AddRule != nil {
+			actions++
+			host(p+".add_rule.host", e.AddRule.Host)
+			if e.AddRule.Rule.Name == "" {
+				c.add(p+".add_rule.rule.name", "missing: the rule's name (remove_rule refers to it)")
+			}
+			c.rule(p+".add_rule.rule", e.AddRule.Rule)
+		}
+		if e.RemoveRule != nil {
+			actions++
+			host(p+".remove_rule.host", e.RemoveRule.Host)
+			if e.RemoveRule.Name == "" {
+				c.add(p+".remove_rule.name", "missing: the name of the rule to remove")
+			}
+		}
+		if e.Partition != nil {
+			actions++
+			pair(p+".partition", e.Partition)
+		}
+		if e.Heal != nil {
+			actions++
+			pair(p+".heal", e.Heal)
+		}
+		if e.HostDown != "" {
+			actions++
+			host(p+".host_down", e.HostDown)
+		}
+		if e.HostUp != "" {
+			actions++
+			host(p+".host_up", e.HostUp)
+		}
+		if e.FlushNAT != "" {
+			actions++
+			network(p+".flush_nat", e.FlushNAT)
+			if j, ok := nets[e.FlushNAT]; ok {
+				if r := s.Networks[j].Router; r == nil || (r.NAT != nil && !*r.NAT) {
+					c.add(p+".flush_nat", "network %q has no NAT router", e.FlushNAT)
+				}
+			}
+		}
+		if e.Resolver != nil {
+			actions++
+			if d := e.Resolver.Delay; d != nil && *d < 0 {
+				c.add(p+".dns.delay", "%v is negative", *d)
+			}
+		}
+		switch {
+		case actions == 0:
+			c.add(p, "no action: give one of link, add_rule, remove_rule, partition, heal, host_down, host_up, flush_nat, dns")
+		case actions > 1:
+			c.add(p, "%d actions in one entry: give one per entry (several entries may share a time)", actions)
+		}
 	}
 }
 
@@ -359,8 +636,8 @@ func (c *checker) rule(p string, r Rule) {
 	default:
 		c.add(p+".proto", "%q is not a protocol: use udp, tcp or any", r.Proto)
 	}
-	if r.Action != "allow" && r.Action != "drop" {
-		c.add(p+".action", "%q is not an action: use allow or drop", r.Action)
+	if r.Action != "allow" && r.Action != "drop" && r.Action != "reject" {
+		c.add(p+".action", "%q is not an action: use allow, drop or reject", r.Action)
 	}
 	if r.Remote != "" {
 		if pfx, err := netip.ParsePrefix(r.Remote); err != nil || !pfx.Addr().Is4() {
@@ -370,6 +647,11 @@ func (c *checker) rule(p string, r Rule) {
 	if r.Ports != "" {
 		if _, _, ok := ParsePorts(r.Ports); !ok {
 			c.add(p+".ports", `%q is not a port or range: use "N" or "N-M" with 1 <= N <= M <= 65535`, r.Ports)
+		}
+	}
+	if r.RemotePorts != "" {
+		if _, _, ok := ParsePorts(r.RemotePorts); !ok {
+			c.add(p+".remote_ports", `%q is not a port or range: use "N" or "N-M" with 1 <= N <= M <= 65535`, r.RemotePorts)
 		}
 	}
 }
@@ -491,6 +773,18 @@ func (s *Scenario) fillDefaults() {
 			}
 		}
 	}
+	for i := range s.Timeline {
+		e := &s.Timeline[i]
+		if e.AddRule != nil && e.AddRule.Rule.Proto == "" {
+			e.AddRule.Rule.Proto = "any"
+		}
+		if e.Link != nil {
+			if e.Link.Direction == "" {
+				e.Link.Direction = "both"
+			}
+			s.mergeLink(i, e.Link)
+		}
+	}
 	if s.Grid.Mode == "" {
 		s.Grid.Mode = DefaultMode
 	}
@@ -513,4 +807,50 @@ func (s *Scenario) fillDefaults() {
 			v.Profile = DefaultProfile
 		}
 	}
+}
+
+// mergeLink fills the keys a timeline link change leaves out with the network's configured
+// values for that direction. Keys are "left out" when the file (or --set) did not write them;
+// a scenario built in code without a source counts every key as written.
+func (s *Scenario) mergeLink(i int, lc *LinkChange) {
+	if s.src == nil {
+		return
+	}
+	var base Link
+	for _, n := range s.Networks {
+		if n.Name != lc.Network {
+			continue
+		}
+		base = n.Link()
+		if lc.Direction == "up" && n.Up != nil {
+			base = *n.Up
+		} else if lc.Direction == "down" && n.Down != nil {
+			base = *n.Down
+		}
+	}
+	prefix := "timeline." + strconv.Itoa(i) + ".link.set."
+	dst, src := reflect.ValueOf(&lc.Set).Elem(), reflect.ValueOf(base)
+	for f := range dst.NumField() {
+		key := strings.ToLower(tagKey(dst.Type().Field(f)))
+		if key == "" {
+			continue
+		}
+		if s.written(prefix + key) {
+			continue
+		}
+		dst.Field(f).Set(src.Field(f))
+	}
+}
+
+// written reports whether normalised path p (or a parent) was written in the file or by Set.
+func (s *Scenario) written(p string) bool {
+	for q := p; q != ""; q = parentPath(q) {
+		if _, ok := s.src.loc[q]; ok && q == p {
+			return true
+		}
+		if _, ok := s.src.set[q]; ok {
+			return true
+		}
+	}
+	return false
 }
