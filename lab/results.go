@@ -84,6 +84,9 @@ func (w *world) results(seed uint64) *reports.Run {
 		viewerCircuits.Add(v.CircuitStats())
 		run.Viewers = append(run.Viewers, rv)
 	}
+	w.obs.finish()
+	run.Samples = w.obs.samples
+	run.Traces = w.obs.export(run.Viewers)
 	counters := map[string]uint64{}
 	for _, c := range w.net.Counters() {
 		counters["net/"+c.Name] = c.Value

@@ -61,6 +61,7 @@ type world struct {
 	used     map[netip.Addr]bool           // addresses given to hosts and routers
 	next     map[*netem.Segment]netip.Addr // next candidate address for a viewer host
 	timeline []reports.TimelineEvent       // fault timeline entries as executed
+	obs      *observer                     // samples and per-viewer traces (observe.go)
 	decided  int
 	inWorld  int
 	failed   int
@@ -106,16 +107,19 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 			return nil, fmt.Errorf("%s: pcap: %w", sc.Name, err)
 		}
 	}
+	w.obs = newObserver(w)
 	if err := w.buildGrid(); err != nil {
 		return nil, fmt.Errorf("%s: grid: %w", sc.Name, err)
 	}
 	if err := w.buildViewers(opt.Viewers); err != nil {
 		return nil, fmt.Errorf("%s: viewers: %w", sc.Name, err)
 	}
+	w.obs.addViewers()
 
 	end := sim.Time(sc.Duration)
 	var tick func()
 	tick = func() {
+		w.obs.sample()
 		if opt.Progress != nil {
 			opt.Progress(w.progress(end))
 		}
@@ -169,11 +173,14 @@ func (w *world) buildGrid() error {
 				}
 			},
 		})
-		sock, err := host.ListenUDP(rc.InternalPort, rg.Receive)
+		sock, err := host.ListenUDP(rc.InternalPort, func(from netip.AddrPort, b []byte) {
+			w.obs.regionRecv(from, b)
+			rg.Receive(from, b)
+		})
 		if err != nil {
 			return fmt.Errorf("region %q: UDP port %d: %w", rc.Name, rc.InternalPort, err)
 		}
-		rg.SetSend(func(to netip.AddrPort, b []byte) { sock.WriteTo(b, to) })
+		rg.SetSend(func(to netip.AddrPort, b []byte) { w.obs.regionSend(to, b); sock.WriteTo(b, to) })
 		w.regions = append(w.regions, rg)
 		logRegions = append(logRegions, login.Region{
 			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y, SizeX: rc.SizeX, SizeY: rc.SizeY,
@@ -309,7 +316,7 @@ func (w *world) buildViewers(override int) error {
 				LoginURI: pop.LoginURI, LoginAddr: loginAddr, Start: pop.Start, Stay: pop.Stay,
 				Profile: prof, Clock: w.s, Net: hostNet{host},
 				Rand:    w.s.Rand(fmt.Sprintf("viewer/%d", id)),
-				Decided: w.onDecided, Done: w.onDone,
+				Decided: w.onDecided, Done: w.onDone, Trace: w.obs.onViewer,
 			})
 			w.viewers = append(w.viewers, v)
 			w.pops = append(w.pops, pop.Name)

@@ -3,7 +3,9 @@ package reports
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -109,9 +111,10 @@ func newCDFPlot(title string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.Padding = vg.Points(6)
-	p.X.Label.Text = "time since intended login start (s)"
+	p.X.Label.Text = "time since intended login start (log scale)"
 	p.Y.Label.Text = "fraction of viewers"
-	p.X.Min = 0
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = durationTicks{}
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Y.Tick.Marker = plot.ConstantTicks(fractionTicks())
 	p.Legend.Top = false
@@ -138,17 +141,25 @@ func fractionTicks() []plot.Tick {
 	return ts
 }
 
-// setXMax sets the x range to [0, maxS] with some head room.
-func setXMax(p *plot.Plot, maxS float64) {
-	if maxS <= 0 {
-		maxS = 1
-	}
-	p.X.Max = maxS * 1.05
+// setXRange sets the log x range to cover [minS, maxS] with some head room.
+func setXRange(p *plot.Plot, minS, maxS float64) {
+	p.X.Min, p.X.Max = logRange(minS, maxS)
 }
 
-// addNote writes text in the middle of the data area.
+// logXYs clamps x values to the smallest value a log axis shows (100 µs).
+func logXYs(xys plotter.XYs) plotter.XYs {
+	for i := range xys {
+		xys[i].X = max(xys[i].X, 1e-4)
+	}
+	return xys
+}
+
+// addNote writes text in the middle of the data area (and makes the axes linear).
 func addNote(p *plot.Plot, msg string) error {
+	p.X.Scale, p.X.Tick.Marker = plot.LinearScale{}, plot.DefaultTicks{}
+	p.Y.Scale, p.Y.Tick.Marker = plot.LinearScale{}, plot.DefaultTicks{}
 	p.X.Min, p.X.Max = 0, 1
+	p.Y.Min, p.Y.Max = 0, 1
 	l, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: 0.5, Y: 0.5}}, Labels: []string{msg}})
 	if err != nil {
 		return err
@@ -181,7 +192,7 @@ func CDFPlot(r *Run) (*plot.Plot, error) {
 	if len(ds) == 0 {
 		return p, addNote(p, emptyCDFText)
 	}
-	l, err := plotter.NewLine(cdfXYs(ds))
+	l, err := plotter.NewLine(logXYs(cdfXYs(ds)))
 	if err != nil {
 		return nil, err
 	}
@@ -197,14 +208,14 @@ func CDFPlot(r *Run) (*plot.Plot, error) {
 		d    time.Duration
 		c    color.Color
 	}{{"p50", p50, p50Color}, {"p99", p99, p99Color}} {
-		vl, err := vline(m.d.Seconds(), m.c)
+		vl, err := vline(max(m.d.Seconds(), 1e-4), m.c)
 		if err != nil {
 			return nil, err
 		}
 		p.Add(vl)
 		p.Legend.Add(fmt.Sprintf("%s = %s", m.name, fmtDuration(m.d)), vl)
 	}
-	setXMax(p, ds[len(ds)-1].Seconds())
+	setXRange(p, ds[0].Seconds(), ds[len(ds)-1].Seconds())
 	return p, nil
 }
 
@@ -212,14 +223,16 @@ func CDFPlot(r *Run) (*plot.Plot, error) {
 // the viewers that reached that stage.
 func StageCDFPlot(r *Run) (*plot.Plot, error) {
 	p := newCDFPlot(fmt.Sprintf("%s: time to each login stage (%d viewers)", r.Scenario, len(r.Viewers)))
-	var maxS float64
+	minS, maxS := math.Inf(1), 0.0
 	drawn := 0
+	var unreached []string
 	for s := range NumStages {
 		ds := stageTimes(r, s)
 		if len(ds) == 0 {
+			unreached = append(unreached, s.Title())
 			continue
 		}
-		l, err := plotter.NewLine(cdfXYs(ds))
+		l, err := plotter.NewLine(logXYs(cdfXYs(ds)))
 		if err != nil {
 			return nil, err
 		}
@@ -229,13 +242,17 @@ func StageCDFPlot(r *Run) (*plot.Plot, error) {
 		l.Width = vg.Points(1.5)
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("%s (n=%d)", s.Title(), len(ds)), l)
+		minS = min(minS, ds[0].Seconds())
 		maxS = max(maxS, ds[len(ds)-1].Seconds())
 		drawn++
 	}
 	if drawn == 0 {
 		return p, addNote(p, "no viewer reached any login stage")
 	}
-	setXMax(p, maxS)
+	if len(unreached) > 0 {
+		p.Title.Text += "\nnot reached by any viewer: " + strings.Join(unreached, ", ")
+	}
+	setXRange(p, minS, maxS)
 	return p, nil
 }
 
@@ -246,7 +263,7 @@ func WriteCDF(r *Run, path string) error {
 	if err != nil {
 		return fmt.Errorf("reports: CDF plot: %w", err)
 	}
-	return p.Save(plotWidth, plotHeight, path)
+	return saveFigure(onePlot(p), path)
 }
 
 // WriteStageCDFs writes StageCDFPlot(r) to path; the format follows the
@@ -256,5 +273,5 @@ func WriteStageCDFs(r *Run, path string) error {
 	if err != nil {
 		return fmt.Errorf("reports: stage CDF plot: %w", err)
 	}
-	return p.Save(plotWidth, plotHeight, path)
+	return saveFigure(onePlot(p), path)
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is the version of the report.json layout written by this package.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Histogram range and precision of the per-stage HDR histograms: microsecond
 // units from 1 µs to 1 h with 3 significant digits. Longer times are recorded
@@ -44,8 +44,24 @@ type Report struct {
 	Stages StageTable `json:"stages"`
 	// Failures lists the failure modes, most frequent first (ties by mode id).
 	Failures []Failure `json:"failures"`
-	// Counters are the run's network/grid counters by name.
+	// Network groups the netem counters ("net/...") by protocol, drop
+	// reason, firewall rule and network entity.
+	Network NetworkReport `json:"network"`
+	// Circuits holds the LLUDP circuit counters of the viewers (summed) and
+	// of each region.
+	Circuits CircuitReport `json:"circuits"`
+	// Timeline is the scenario's fault timeline as executed, in order.
+	Timeline []TimelineEntry `json:"timeline"`
+	// Expectations are the verdicts of the scenario's expectations.
+	Expectations []Expectation `json:"expectations"`
+	// Counters are the run's network/grid counters by name, unabridged.
 	Counters map[string]uint64 `json:"counters"`
+}
+
+// TimelineEntry is one fault-timeline entry in report.json.
+type TimelineEntry struct {
+	AtS  float64 `json:"at_s"` // virtual time, seconds (µs precision)
+	What string  `json:"what"`
 }
 
 // ViewerCounts is the login tally.
@@ -191,6 +207,9 @@ func (l *latency) stats() StageStats {
 
 func usToMS(us int64) float64 { return float64(us) / 1000 }
 
+// seconds converts d to seconds rounded to the microsecond.
+func seconds(d time.Duration) float64 { return math.Round(d.Seconds()*1e6) / 1e6 }
+
 // outcomeOf maps a viewer's outcome to its report id.
 func outcomeOf(v *Viewer) string {
 	if v.Outcome == "" {
@@ -212,11 +231,17 @@ func Build(r *Run) *Report {
 		Seed:          r.Seed,
 		TraceHash:     fmt.Sprintf("0x%016x", r.TraceHash),
 		Events:        r.Events,
-		VirtualTimeS:  math.Round(r.VirtualTime.Seconds()*1e6) / 1e6,
+		VirtualTimeS:  seconds(r.VirtualTime),
 		Outcomes:      map[string]int{},
 		Failures:      []Failure{},
 		Counters:      make(map[string]uint64, len(r.Counters)),
+		Timeline:      []TimelineEntry{},
+		Expectations:  []Expectation{},
 	}
+	for _, e := range r.Timeline {
+		rep.Timeline = append(rep.Timeline, TimelineEntry{AtS: seconds(e.At), What: e.What})
+	}
+	rep.Expectations = append(rep.Expectations, r.Expectations...)
 	var lat [NumStages]*latency
 	for s := range lat {
 		lat[s] = newLatency()
@@ -261,6 +286,8 @@ func Build(r *Run) *Report {
 	for _, c := range r.Counters {
 		rep.Counters[c.Name] += c.Value
 	}
+	rep.Network = groupNetwork(rep.Counters)
+	rep.Circuits = groupCircuits(rep.Counters)
 	return rep
 }
 

@@ -44,9 +44,28 @@ func smallRun() *Run {
 		Counters: []Counter{
 			{Name: "net.udp.packets_lost", Value: 3},
 			{Name: "net.udp.packets_sent", Value: 1200},
+			{Name: "net/drop/firewall", Value: 4},
+			{Name: "net/drop/firewall/block-sim-out@grid", Value: 4},
+			{Name: "net/drop/loss", Value: 3},
+			{Name: "net/firewall/block-sim-out@grid/hits", Value: 4},
+			{Name: "net/nat/home-router-1/mappings", Value: 2},
+			{Name: "net/nat/home-router-2/mappings", Value: 2},
+			{Name: "net/nat/home-router-3/mappings", Value: 1},
+			{Name: "net/nat/office-router/mappings", Value: 3},
+			{Name: "net/segment/internet/packets", Value: 700},
+			{Name: "net/udp/delivered", Value: 1193},
+			{Name: "net/udp/sent", Value: 1200},
+			{Name: "region/Sandbox/circuit/packets_sent", Value: 40},
+			{Name: "region/Sandbox/circuit/resent", Value: 5},
+			{Name: "region/Sandbox/use_circuit_code", Value: 5},
+			{Name: "viewers/circuit/packets_sent", Value: 60},
+			{Name: "viewers/circuit/resent", Value: 2},
 			{Name: "xmlrpc.logins", Value: 6},
 		},
-		Log: []LogLine{{At: 2 * time.Second, Level: "WARN", Text: "sim blocked"}},
+		Timeline: []TimelineEvent{{At: 30 * time.Second, What: "add rule block-sim-out on grid"}},
+		Samples:  smallSamples(),
+		Traces:   smallTraces(),
+		Log:      []LogLine{{At: 2 * time.Second, Level: "WARN", Text: "sim blocked"}},
 		Viewers: []Viewer{
 			{ID: 1, Name: "Ada Lovelace", Population: "residents", Placement: "lan", Profile: "default",
 				Start: 0, Stages: stages(120*ms, 180*ms, 260*ms, 900*ms), Outcome: "success", EndedAt: 900 * ms},
@@ -70,10 +89,10 @@ func smallRun() *Run {
 
 func TestStageString(t *testing.T) {
 	// Stage ids and titles are the documented ones, and out-of-range stages do not panic.
-	assert.Equal(t, []string{"login_reply", "circuit_ack", "region_handshake", "movement_complete"},
-		[]string{StageLoginReply.String(), StageCircuitAck.String(), StageRegionHandshake.String(), StageMovementComplete.String()})
-	assert.Equal(t, []string{"Login reply", "UseCircuitCode ack", "RegionHandshake", "AgentMovementComplete"},
-		[]string{StageLoginReply.Title(), StageCircuitAck.Title(), StageRegionHandshake.Title(), StageMovementComplete.Title()})
+	assert.Equal(t, []string{"login_reply", "circuit_ack", "region_handshake", "movement_complete", "first_object_update"},
+		[]string{StageLoginReply.String(), StageCircuitAck.String(), StageRegionHandshake.String(), StageMovementComplete.String(), StageFirstObjectUpdate.String()})
+	assert.Equal(t, []string{"Login reply", "UseCircuitCode ack", "RegionHandshake", "AgentMovementComplete", "first ObjectUpdate"},
+		[]string{StageLoginReply.Title(), StageCircuitAck.Title(), StageRegionHandshake.Title(), StageMovementComplete.Title(), StageFirstObjectUpdate.Title()})
 	assert.Equal(t, "stage(7)", Stage(7).String())
 	assert.Equal(t, "stage(-1)", Stage(-1).Title())
 }
@@ -140,9 +159,10 @@ func TestUnreachedStagesExcluded(t *testing.T) {
 	// stage's count is the number of viewers that got that far, failed
 	// viewers included, and unreached times do not drag the minimum to 0.
 	rep := Build(smallRun())
-	assert.Equal(t, [NumStages]int{6, 5, 4, 4}, [NumStages]int{
+	assert.Equal(t, [NumStages]int{6, 5, 4, 4, 0}, [NumStages]int{
 		rep.Stages[StageLoginReply].Count, rep.Stages[StageCircuitAck].Count,
-		rep.Stages[StageRegionHandshake].Count, rep.Stages[StageMovementComplete].Count})
+		rep.Stages[StageRegionHandshake].Count, rep.Stages[StageMovementComplete].Count,
+		rep.Stages[StageFirstObjectUpdate].Count})
 	assert.Equal(t, 95.0, rep.Stages[StageLoginReply].MinMS)
 	assert.Equal(t, 180.0, rep.Stages[StageCircuitAck].MinMS)
 	assert.Equal(t, 900.0, rep.Stages[StageMovementComplete].MinMS)
@@ -251,6 +271,8 @@ func TestEmptyRunJSON(t *testing.T) {
 	assert.Contains(t, string(data), `"outcomes": {}`)
 	assert.Contains(t, string(data), `"failures": []`)
 	assert.Contains(t, string(data), `"counters": {}`)
+	assert.Contains(t, string(data), `"timeline": []`)
+	assert.Contains(t, string(data), `"expectations": []`)
 	assert.NotContains(t, string(data), "null")
 }
 

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -110,4 +111,47 @@ func WriteSummary(w io.Writer, rep *Report) {
 	fmt.Fprintf(&b, "events %d, virtual time %s, trace %s\n",
 		rep.Events, time.Duration(rep.VirtualTimeS*1e6+0.5)*time.Microsecond, rep.TraceHash)
 	io.WriteString(w, b.String())
+}
+
+// Summary is what `gridlab run --json` prints: the report's headline numbers
+// and where the files went. Field order is the key order.
+type Summary struct {
+	SchemaVersion int            `json:"schema_version"`
+	Scenario      string         `json:"scenario"`
+	Seed          uint64         `json:"seed"`
+	TraceHash     string         `json:"trace_hash"`
+	Events        uint64         `json:"events"`
+	VirtualTimeS  float64        `json:"virtual_time_s"`
+	Viewers       ViewerCounts   `json:"viewers"`
+	Outcomes      map[string]int `json:"outcomes"`
+	Stages        StageTable     `json:"stages"`
+	Failures      []Failure      `json:"failures"`
+	Expectations  []Expectation  `json:"expectations"`
+	// Passed is false when an expectation failed.
+	Passed bool   `json:"passed"`
+	Dir    string `json:"dir"`
+	Report string `json:"report"`
+	Index  string `json:"index"`
+}
+
+// NewSummary returns the summary of rep, whose files are in dir.
+func NewSummary(rep *Report, dir string) Summary {
+	s := Summary{SchemaVersion: rep.SchemaVersion, Scenario: rep.Scenario, Seed: rep.Seed, TraceHash: rep.TraceHash,
+		Events: rep.Events, VirtualTimeS: rep.VirtualTimeS, Viewers: rep.Viewers, Outcomes: rep.Outcomes,
+		Stages: rep.Stages, Failures: rep.Failures, Expectations: rep.Expectations, Passed: true,
+		Dir: dir, Report: filepath.Join(dir, ReportFile), Index: filepath.Join(dir, IndexFile)}
+	for _, e := range rep.Expectations {
+		s.Passed = s.Passed && e.Pass
+	}
+	return s
+}
+
+// WriteSummaryJSON writes NewSummary(rep, dir) as indented JSON.
+func WriteSummaryJSON(w io.Writer, rep *Report, dir string) error {
+	b, err := encodeJSON(NewSummary(rep, dir))
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }

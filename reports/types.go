@@ -17,6 +17,82 @@ type Run struct {
 	Counters    []Counter       // network/grid counters, already sorted by name
 	Log         []LogLine       // grid log lines, in order
 	Timeline    []TimelineEvent // the scenario's fault timeline as executed, in order
+	// Samples are the run's per-virtual-second samples, in time order (may be empty).
+	Samples []Sample
+	// Traces are recorded per-viewer event traces, sorted by viewer ID (may be empty;
+	// viewers without a trace are simply absent).
+	Traces []ViewerTrace
+	// Expectations are the verdicts of the scenario's expectations, in scenario order.
+	Expectations []Expectation
+}
+
+// Sample is a snapshot of the run taken every virtual second. Counts are
+// cumulative since the start of the run unless noted.
+type Sample struct {
+	At       time.Duration // virtual time of the sample
+	Decided  int           // viewers whose login was decided (in world or failed)
+	InWorld  int           // viewers that reached AgentMovementComplete
+	Failed   int           // viewers that failed
+	Circuits int           // circuits open at the regions right now (not cumulative)
+	UDPSent  uint64        // datagrams handed to the network
+	UDPDeliv uint64        // datagrams delivered to a socket
+	UDPLost  uint64        // datagrams and segments dropped by link loss
+	Drops    uint64        // packets dropped for any reason, loss included
+	Resends  uint64        // LLUDP reliable resends, viewers and regions
+}
+
+// Expectation is the verdict of one scenario expectation, e.g. name
+// "movement_complete p99", threshold "< 5s", observed "1.354s".
+type Expectation struct {
+	Name      string `json:"name"`
+	Threshold string `json:"threshold"`
+	Observed  string `json:"observed"`
+	Pass      bool   `json:"pass"`
+}
+
+// ViewerTrace is the recorded story of one viewer. Full traces keep every
+// event; others keep the first events and the last ones, with Omitted events
+// left out between them (marked by an event of kind TraceGap).
+type ViewerTrace struct {
+	ViewerID int          `json:"viewer_id"`
+	Full     bool         `json:"full"`
+	Omitted  int          `json:"omitted"`
+	Events   []TraceEvent `json:"events"`
+}
+
+// Parties of a trace event.
+const (
+	PartyViewer = "viewer"
+	PartyLogin  = "login"
+	PartyRegion = "region"
+)
+
+// Kinds of trace event.
+const (
+	TraceMessage = "msg"     // a message from one party to another (sent and/or received)
+	TraceDrop    = "drop"    // the network dropped a packet of this viewer
+	TraceStage   = "stage"   // the viewer reached a login stage
+	TraceOutcome = "outcome" // the viewer's login was decided
+	TraceGap     = "gap"     // events left out of a bounded trace
+)
+
+// TraceEvent is one event of a viewer's trace. A message that was both sent
+// and received is one event with both times; one that was sent and lost has
+// Dropped set and the drop's reason in Note.
+type TraceEvent struct {
+	At       time.Duration `json:"at_ns"`                // when it was sent (or happened)
+	RecvAt   time.Duration `json:"recv_at_ns,omitempty"` // when it was received; 0 = not received / not a message
+	Kind     string        `json:"kind"`
+	From     string        `json:"from,omitempty"` // a Party*
+	To       string        `json:"to,omitempty"`   // a Party*
+	What     string        `json:"what"`           // message name, stage title, outcome ...
+	Seq      uint32        `json:"seq,omitempty"`
+	Reliable bool          `json:"reliable,omitempty"`
+	Resent   bool          `json:"resent,omitempty"`
+	Acks     int           `json:"acks,omitempty"` // acks carried (appended or in a PacketAck)
+	Bytes    int           `json:"bytes,omitempty"`
+	Dropped  bool          `json:"dropped,omitempty"`
+	Note     string        `json:"note,omitempty"`
 }
 
 // TimelineEvent is one fault-timeline entry as it was carried out.
@@ -43,16 +119,17 @@ type Stage int
 
 // The login stages, in the order a viewer reaches them.
 const (
-	StageLoginReply       Stage = iota // XML-RPC login_to_simulator reply received
-	StageCircuitAck                    // UseCircuitCode acknowledged
-	StageRegionHandshake               // RegionHandshake received
-	StageMovementComplete              // AgentMovementComplete received: in world
+	StageLoginReply        Stage = iota // XML-RPC login_to_simulator reply received
+	StageCircuitAck                     // UseCircuitCode acknowledged
+	StageRegionHandshake                // RegionHandshake received
+	StageMovementComplete               // AgentMovementComplete received: in world
+	StageFirstObjectUpdate              // first ObjectUpdate received: the world starts to appear
 	NumStages
 )
 
 var (
-	stageNames  = [NumStages]string{"login_reply", "circuit_ack", "region_handshake", "movement_complete"}
-	stageTitles = [NumStages]string{"Login reply", "UseCircuitCode ack", "RegionHandshake", "AgentMovementComplete"}
+	stageNames  = [NumStages]string{"login_reply", "circuit_ack", "region_handshake", "movement_complete", "first_object_update"}
+	stageTitles = [NumStages]string{"Login reply", "UseCircuitCode ack", "RegionHandshake", "AgentMovementComplete", "first ObjectUpdate"}
 )
 
 // String returns the stage's id as used in report.json, e.g. "login_reply".

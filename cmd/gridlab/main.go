@@ -27,6 +27,7 @@ reports.`,
 	}
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newScenariosCmd())
+	root.AddCommand(newReportCmd())
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newPacketCmd())
 	return root

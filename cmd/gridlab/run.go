@@ -22,6 +22,8 @@ type runFlags struct {
 	viewers int
 	quiet   bool
 	set     []string
+	pcap    string
+	json    bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -52,13 +54,16 @@ The same scenario and seed always give a byte-identical report.json and the same
 			if err := applySets(sc, f.set); err != nil {
 				return err
 			}
-			opt := lab.Options{Viewers: f.viewers}
+			opt := lab.Options{Viewers: f.viewers, Pcap: f.pcap}
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &f.seed
 			}
 			out := f.out
 			if out == "" {
 				out = filepath.Join("out", sc.Name)
+			}
+			if f.json {
+				return runScenarioJSON(sc, opt, out, f.quiet, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
 			return runScenario(sc, opt, out, f.quiet, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -67,6 +72,8 @@ The same scenario and seed always give a byte-identical report.json and the same
 	cmd.Flags().StringVar(&f.out, "out", "", "directory for report.json and plots (default out/<scenario name>)")
 	cmd.Flags().IntVar(&f.viewers, "viewers", 0, "override the total number of viewers, keeping the populations' proportions")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress line and no summary; errors only")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the summary as JSON on stdout (see docs/REPORT.md); progress still goes to stderr unless --quiet")
+	cmd.Flags().StringVar(&f.pcap, "pcap", "", "write a packet capture (pcap, virtual nanosecond timestamps) to FILE, and its drops to FILE.drops.txt")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a scenario field, e.g. --set viewers.home.count=10 or --set networks.internet.loss=2% (repeatable)")
 	return cmd
 }

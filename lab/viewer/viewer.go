@@ -24,10 +24,11 @@ type Stage int
 
 // The stages, in the order a successful login reaches them.
 const (
-	StageLoginReply       Stage = iota // the login service's reply arrived
-	StageCircuitAck                    // the region acked UseCircuitCode
-	StageRegionHandshake               // RegionHandshake arrived
-	StageMovementComplete              // AgentMovementComplete arrived: the user is in world
+	StageLoginReply        Stage = iota // the login service's reply arrived
+	StageCircuitAck                     // the region acked UseCircuitCode
+	StageRegionHandshake                // RegionHandshake arrived
+	StageMovementComplete               // AgentMovementComplete arrived: the user is in world
+	StageFirstObjectUpdate              // the first ObjectUpdate arrived: the world starts to appear
 	NumStages
 )
 
@@ -90,6 +91,8 @@ type Config struct {
 	Done func(v *Viewer)
 	// Decided is called once when the outcome is known (in world, or failed).
 	Decided func(v *Viewer)
+	// Trace, if set, is called for everything the viewer sends and receives (see trace.go).
+	Trace func(v *Viewer, e TraceEvent)
 }
 
 // Result is what happened to one viewer.
@@ -160,6 +163,7 @@ func (v *Viewer) status(s string) { v.res.Status = s }
 func (v *Viewer) reach(s Stage) {
 	if v.res.Stages[s] < 0 {
 		v.res.Stages[s] = v.now()
+		v.traceNote(TraceStage, s.String())
 	}
 }
 
@@ -198,6 +202,7 @@ func (v *Viewer) Start() {
 	p := &proxy{}
 	v.conn = v.cfg.Net.DialTCP(v.cfg.LoginAddr, p)
 	p.h = vhttp.NewClientConn(v.conn, req, body, v.onLoginReply)
+	v.traceNote(TraceLoginRequest, "login_to_simulator")
 	if v.cfg.Profile.LoginTimeout > 0 {
 		v.timer = v.cfg.Clock.After(v.cfg.Profile.LoginTimeout, "viewer-login-timeout", func() {
 			v.conn.Abort()
@@ -207,6 +212,7 @@ func (v *Viewer) Start() {
 }
 
 func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
+	v.traceLoginReply(resp, err)
 	if v.decided {
 		return
 	}
@@ -257,6 +263,7 @@ func (v *Viewer) connectRegion() {
 	v.c = circuit.New(circuit.Config{
 		Clock: v.cfg.Clock,
 		Send: func(b []byte) {
+			v.traceDatagram(TraceSend, b)
 			v.sock.WriteTo(b, simAddr)
 		},
 		Deliver:       v.deliver,
@@ -302,6 +309,7 @@ func (v *Viewer) onDatagram(from netip.AddrPort, b []byte) {
 	if v.c == nil || from != v.res.Sim {
 		return // viewers drop datagrams from hosts they have no circuit with
 	}
+	v.traceDatagram(TraceRecv, b)
 	v.c.Receive(b)
 	if !v.acked && v.uccSeq != 0 && !v.c.Pending(v.uccSeq) && !v.decided {
 		v.acked = true
@@ -344,6 +352,8 @@ func (v *Viewer) deliver(p *lludp.Packet) {
 		if v.cfg.Stay > 0 {
 			v.timer = v.cfg.Clock.After(v.cfg.Stay, "viewer-logout", v.logout)
 		}
+	case msgObjectUpdate:
+		v.reach(StageFirstObjectUpdate)
 	case lludp.MsgLogoutReply:
 		if v.loggingOut {
 			v.res.LoggedOut = true
@@ -406,6 +416,7 @@ func (v *Viewer) decide(outcome, msg string) {
 	v.res.Outcome = outcome
 	v.res.Message = msg
 	v.res.DecidedAt = v.now()
+	v.traceNote(TraceOutcome, outcome)
 	if v.cfg.Decided != nil {
 		v.cfg.Decided(v)
 	}

@@ -116,9 +116,10 @@ func TestSuccessfulLoginReachesEveryStageInOrderAndLogsOut(t *testing.T) {
 	w := newWorld(t, setup{stay: 10 * time.Second})
 	r := w.run(t, 2*time.Minute)
 	require.Equal(t, viewer.Success, r.Outcome)
-	for s := viewer.Stage(1); s < viewer.NumStages; s++ {
+	for s := viewer.Stage(1); s <= viewer.StageMovementComplete; s++ {
 		require.GreaterOrEqual(t, r.Stages[s], r.Stages[s-1], "stage %d comes after stage %d", s, s-1)
 	}
+	assert.Equal(t, sim.Time(-1), r.Stages[viewer.StageFirstObjectUpdate], "the region sends no ObjectUpdate yet")
 	// TCP handshake + request/reply are 2 round trips of 40 ms; UseCircuitCode and its ack one more.
 	assert.InDelta(t, 80, r.Stages[viewer.StageLoginReply].Sub(r.Start).Seconds()*1000, 5, "login reply after two round trips")
 	assert.InDelta(t, 40, r.Stages[viewer.StageCircuitAck].Sub(r.Stages[viewer.StageLoginReply]).Seconds()*1000, 2, "ack one round trip after the reply")

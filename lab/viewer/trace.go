@@ -1,0 +1,133 @@
+package viewer
+
+import (
+	"net/http"
+
+	"gridlab/lab/lludp"
+	"gridlab/sim"
+)
+
+// msgObjectUpdate is ObjectUpdate (High 12): the first one marks StageFirstObjectUpdate.
+const msgObjectUpdate lludp.MsgID = 12
+
+// String returns the stage's id: login_reply, circuit_ack, region_handshake,
+// movement_complete, first_object_update.
+func (s Stage) String() string {
+	switch s {
+	case StageLoginReply:
+		return "login_reply"
+	case StageCircuitAck:
+		return "circuit_ack"
+	case StageRegionHandshake:
+		return "region_handshake"
+	case StageMovementComplete:
+		return "movement_complete"
+	case StageFirstObjectUpdate:
+		return "first_object_update"
+	}
+	return "stage"
+}
+
+// TraceKind says what a TraceEvent records.
+type TraceKind uint8
+
+// Trace event kinds.
+const (
+	TraceLoginRequest TraceKind = iota // the XML-RPC login request was sent; Note: method
+	TraceLoginReply                    // the login HTTP exchange ended; Note: status or error
+	TraceSend                          // a datagram was sent to the region
+	TraceRecv                          // a datagram arrived from the region
+	TraceStage                         // a stage was reached; Note: Stage.String()
+	TraceOutcome                       // the outcome was decided; Note: the outcome
+)
+
+// TraceEvent is one thing a viewer did or saw. Datagram events carry the
+// LLUDP header: message, sequence number, flags, appended acks and size.
+type TraceEvent struct {
+	At    sim.Time
+	Kind  TraceKind
+	Msg   lludp.MsgID
+	Seq   uint32
+	Flags lludp.Flags
+	Acks  int // appended acks
+	Size  int // datagram bytes
+	Note  string
+}
+
+func (v *Viewer) trace(e TraceEvent) {
+	e.At = v.now()
+	v.cfg.Trace(v, e)
+}
+
+func (v *Viewer) traceNote(k TraceKind, note string) {
+	if v.cfg.Trace != nil {
+		v.trace(TraceEvent{Kind: k, Note: note})
+	}
+}
+
+func (v *Viewer) traceLoginReply(resp *http.Response, err error) {
+	if v.cfg.Trace == nil {
+		return
+	}
+	note := "no reply"
+	switch {
+	case err != nil:
+		note = err.Error()
+	case resp != nil:
+		note = resp.Status
+	}
+	v.trace(TraceEvent{Kind: TraceLoginReply, Note: note})
+}
+
+func (v *Viewer) traceDatagram(k TraceKind, b []byte) {
+	if v.cfg.Trace == nil {
+		return
+	}
+	e := TraceEvent{Kind: k, Size: len(b)}
+	e.Flags, e.Seq, e.Msg, e.Acks = PeekHeader(b)
+	v.trace(e)
+}
+
+// PeekHeader reads an LLUDP datagram's flags, sequence number, message ID and
+// number of appended acks without decoding the body; a malformed header gives
+// message ID 0.
+func PeekHeader(b []byte) (flags lludp.Flags, seq uint32, id lludp.MsgID, acks int) {
+	if len(b) < 7 {
+		return 0, 0, 0, 0
+	}
+	flags = lludp.Flags(b[0])
+	seq = uint32(b[1])<<24 | uint32(b[2])<<16 | uint32(b[3])<<8 | uint32(b[4])
+	end := len(b)
+	if flags&lludp.FlagAcks != 0 {
+		acks = int(b[end-1])
+		end -= 1 + 4*acks
+	}
+	i := 6 + int(b[5]) // skip the extra header
+	// read up to 4 message-number bytes, expanding zero runs when zero-coded
+	var num [4]byte
+	n := 0
+	for n < 4 && i < end {
+		c := b[i]
+		i++
+		if c == 0 && flags&lludp.FlagZerocoded != 0 && i < end {
+			run := int(b[i])
+			i++
+			for ; run > 0 && n < 4; run-- {
+				num[n] = 0
+				n++
+			}
+			continue
+		}
+		num[n] = c
+		n++
+	}
+	switch {
+	case n >= 1 && num[0] != 0xFF:
+		id = lludp.MsgID(num[0])
+	case n >= 2 && num[1] != 0xFF:
+		id = lludp.MsgID(0xFF00 | uint32(num[1]))
+	case n == 4:
+		id = lludp.MsgID(uint32(num[0])<<24 | uint32(num[1])<<16 | uint32(num[2])<<8 | uint32(num[3]))
+	}
+	return flags, seq, id, acks
+}
