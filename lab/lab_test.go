@@ -117,3 +117,31 @@ func TestBlockedRegionRepliesFailEveryViewerAtTwentySeconds(t *testing.T) {
 	}
 	assert.Equal(t, 3*n, repeated, "the region logs each of the 3 resends of every viewer")
 }
+
+// TestDiagnosisFollowsTheEvidence changes one thing in the sim-reply-blocked setup at a time and
+// expects the diagnosis to move with it: the same symptom for the user, a different cause.
+func TestDiagnosisFollowsTheEvidence(t *testing.T) {
+	wrongHost := "[My Region]\nRegionUUID = 4a3c1f2e-9b7d-4e5a-8c61-0d2f3b4a5c6d\nLocation = 1000,1000\nInternalPort = 9000\nExternalHostName = 203.0.113.99\n"
+	tests := []struct {
+		name string
+		set  map[string]string
+		want string
+	}{
+		{"outbound UDP dropped on the region host", nil, "sim-reply-blocked"},
+		{"inbound UDP dropped instead", map[string]string{"hosts.grid.firewall": "[{name: block-udp-in, dir: in, proto: udp, action: drop}]"}, "region-udp-blocked"},
+		{"no firewall but ExternalHostName names no machine", map[string]string{"hosts.grid.firewall": "[]", "grid.regions_ini": wrongHost}, "region-host-wrong"},
+		{"no firewall", map[string]string{"hosts.grid.firewall": "[]"}, "success"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := bundled(t, "sim-reply-blocked.yaml")
+			for k, v := range tt.set {
+				require.NoError(t, sc.Set(k, v))
+			}
+			require.NoError(t, sc.Validate())
+			run, err := Run(sc, Options{Viewers: 5})
+			require.NoError(t, err)
+			assert.Equal(t, map[string]int{tt.want: 5}, outcomes(run))
+		})
+	}
+}

@@ -93,7 +93,11 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 	}
 	w.net.OnDrop(func(d netem.Drop) {
 		if d.Proto == netem.UDP {
-			w.udpDrops[d.Src.Addr()] = d
+			from := d.From
+			if !from.IsValid() {
+				from = d.Src
+			}
+			w.udpDrops[from.Addr()] = d // keyed by the host that sent it, even behind NAT
 		}
 	})
 	if err := w.buildNetwork(); err != nil {
