@@ -145,3 +145,10 @@ func TestDiagnosisFollowsTheEvidence(t *testing.T) {
 		})
 	}
 }
+
+func TestEveryProfileTheScenarioLanguageAcceptsExists(t *testing.T) {
+	for _, name := range scenarios.Profiles {
+		_, err := viewer.ProfileByName(name)
+		assert.NoError(t, err, "scenarios accepts profile %q, so lab/viewer must have it", name)
+	}
+}

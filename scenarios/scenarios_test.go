@@ -205,7 +205,7 @@ func TestParseErrors(t *testing.T) {
 			"valid_credentials: 90%", "valid_credentials: 1.5\n    profile: firestorm",
 			[]string{
 				`full.yaml:58: viewers[1].valid_credentials: 1.5 is out of range: a fraction is between 0 and 1 (for a percentage add %, e.g. 0.5%)`,
-				`full.yaml:59: viewers[1].profile: "firestorm" is not a viewer profile: the only profile is sl-viewer`,
+				`full.yaml:59: viewers[1].profile: "firestorm" is not a viewer profile (known: sl-viewer, libremetaverse, node-metaverse)`,
 			}},
 		{"every problem is reported, in line order",
 			"    count: 500\n    network: office", "    cuont: 500\n    network: nowhere",

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,10 @@ const (
 	DefaultProfile   = "sl-viewer"
 	DefaultStart     = "last"
 )
+
+// Profiles are the viewer profiles lab/viewer bundles (kept in step with viewer.Profiles; a lab
+// test checks that every name here resolves).
+var Profiles = []string{"sl-viewer", "libremetaverse", "node-metaverse"}
 
 // problem is a validation failure at a normalised path.
 type problem struct {
@@ -298,8 +303,8 @@ func (s *Scenario) check() []problem {
 		if v.Valid != nil && !(*v.Valid >= 0 && *v.Valid <= 1) {
 			c.add(p+".valid_credentials", "%v is out of range: a fraction is between 0 and 1", float64(*v.Valid))
 		}
-		if v.Profile != "" && v.Profile != DefaultProfile {
-			c.add(p+".profile", "%q is not a viewer profile: the only profile is %s", v.Profile, DefaultProfile)
+		if v.Profile != "" && !slices.Contains(Profiles, v.Profile) {
+			c.add(p+".profile", "%q is not a viewer profile (known: %s)", v.Profile, strings.Join(Profiles, ", "))
 		}
 	}
 	return c.probs
