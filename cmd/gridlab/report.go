@@ -3,15 +3,12 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"gridlab/lab"
 	"gridlab/reports"
-	"gridlab/scenarios"
 )
 
 func newReportCmd() *cobra.Command {
@@ -76,25 +73,4 @@ page with the CDFs of both runs overlaid (A solid, B dashed).`,
 	}
 	cmd.Flags().StringVar(&htmlOut, "html", "compare.html", `where to write the comparison page ("" = none)`)
 	return cmd
-}
-
-// runScenarioJSON is runScenario for --json: the summary goes to stdout as JSON.
-func runScenarioJSON(sc *scenarios.Scenario, opt lab.Options, out string, quiet bool, stdout, stderr io.Writer) error {
-	var pr *progressPrinter
-	if !quiet {
-		pr = newProgressPrinter(stderr, sc.Name)
-		opt.Progress = pr.update
-	}
-	run, err := lab.Run(sc, opt)
-	if pr != nil {
-		pr.finish()
-	}
-	if err != nil {
-		return err
-	}
-	rep, err := reports.WriteRunFiles(out, run)
-	if err != nil {
-		return fmt.Errorf("writing the report to %s: %w", out, err)
-	}
-	return reports.WriteSummaryJSON(stdout, rep, out)
 }

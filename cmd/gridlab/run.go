@@ -63,9 +63,9 @@ The same scenario and seed always give a byte-identical report.json and the same
 				out = filepath.Join("out", sc.Name)
 			}
 			if f.json {
-				return runScenarioJSON(sc, opt, out, f.quiet, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				return runScenario(sc, opt, out, f.quiet, true, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
-			return runScenario(sc, opt, out, f.quiet, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runScenario(sc, opt, out, f.quiet, false, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "run seed (default: the scenario's seed); the same seed gives the same report")
@@ -111,7 +111,9 @@ func loadScenario(name string) (*scenarios.Scenario, error) {
 	return scenarios.Parse(base, data)
 }
 
-func runScenario(sc *scenarios.Scenario, opt lab.Options, out string, quiet bool, stdout, stderr io.Writer) error {
+// runScenario runs sc, writes its run folder to out and prints the summary: as JSON for scripts
+// when asJSON (even with quiet, which then only silences progress), as text otherwise.
+func runScenario(sc *scenarios.Scenario, opt lab.Options, out string, quiet, asJSON bool, stdout, stderr io.Writer) error {
 	var pr *progressPrinter
 	if !quiet {
 		pr = newProgressPrinter(stderr, sc.Name)
@@ -127,6 +129,9 @@ func runScenario(sc *scenarios.Scenario, opt lab.Options, out string, quiet bool
 	rep, err := reports.WriteRunFiles(out, run)
 	if err != nil {
 		return fmt.Errorf("writing the report to %s: %w", out, err)
+	}
+	if asJSON {
+		return reports.WriteSummaryJSON(stdout, rep, out)
 	}
 	if !quiet {
 		reports.WriteSummary(stdout, rep)
