@@ -131,6 +131,8 @@ func TestDiagnosisFollowsTheEvidence(t *testing.T) {
 		{"inbound UDP dropped instead", map[string]string{"hosts.grid.firewall": "[{name: block-udp-in, dir: in, proto: udp, action: drop}]"}, "region-udp-blocked"},
 		{"no firewall but ExternalHostName names no machine", map[string]string{"hosts.grid.firewall": "[]", "grid.regions_ini": wrongHost}, "region-host-wrong"},
 		{"no firewall", map[string]string{"hosts.grid.firewall": "[]"}, "success"},
+		{"login URI names a host with no DNS record", map[string]string{"hosts.grid.firewall": "[]", "viewers.home.login_uri": "http://grid.exmaple.org:9000/"}, "login-host-unknown"},
+		{"login URI names a host DNS knows", map[string]string{"hosts.grid.firewall": "[]", "dns.records": "[{name: grid.example.org, address: 203.0.113.7}]", "viewers.home.login_uri": "http://grid.example.org:9000/"}, "success"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -218,11 +218,14 @@ func (w *world) externalAddr(rc grid.RegionConfig, host *netem.Host) (netip.Addr
 	if rc.ExternalHostName == "" || strings.EqualFold(rc.ExternalHostName, "SYSTEMIP") {
 		return host.Addr(), nil
 	}
-	a, err := netip.ParseAddr(rc.ExternalHostName)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("region %q: ExternalHostName %q: only IP addresses and SYSTEMIP are supported so far (DNS comes with netem's resolver)", rc.Name, rc.ExternalHostName)
+	if a, err := netip.ParseAddr(rc.ExternalHostName); err == nil {
+		return a, nil
 	}
-	return a, nil
+	// A name is resolved once when the region starts, as OpenSim does.
+	if addrs := w.net.DNS().Records(rc.ExternalHostName); len(addrs) > 0 {
+		return addrs[0], nil
+	}
+	return netip.Addr{}, fmt.Errorf("region %q: ExternalHostName %q does not resolve (add it under dns.records)", rc.Name, rc.ExternalHostName)
 }
 
 // accountName splits the accounts pattern for viewer n into first and last name.
@@ -278,15 +281,16 @@ func (w *world) buildViewers(override int) error {
 		if err != nil {
 			return fmt.Errorf("viewers.%s.login_uri: %w", pop.Name, err)
 		}
-		ip, err := netip.ParseAddr(u.Hostname())
-		if err != nil {
-			return fmt.Errorf("viewers.%s.login_uri: host %q: only IP addresses are supported so far (DNS comes with netem's resolver)", pop.Name, u.Hostname())
-		}
 		port, err := strconv.ParseUint(u.Port(), 10, 16)
 		if err != nil {
 			return fmt.Errorf("viewers.%s.login_uri: %q has no port", pop.Name, pop.LoginURI)
 		}
-		loginAddr := netip.AddrPortFrom(ip, uint16(port))
+		// An IP literal is dialled directly; a host name is looked up by each viewer through the
+		// scenario's DNS, so a name that does not resolve fails as login-host-unknown.
+		var loginAddr netip.AddrPort
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
+			loginAddr = netip.AddrPortFrom(ip, uint16(port))
+		}
 		seg := w.segs[pop.Network]
 		if seg == nil {
 			return fmt.Errorf("viewers.%s.network: no network %q", pop.Name, pop.Network)

@@ -30,6 +30,8 @@ func (n hostNet) DialTCP(to netip.AddrPort, h viewer.StreamHandler) viewer.Conn 
 	return n.h.DialTCP(to, h)
 }
 
+func (n hostNet) Resolve(name string, cb func([]netip.Addr, error)) { n.h.Resolve(name, cb) }
+
 func (n hostNet) ListenUDP(recv func(from netip.AddrPort, b []byte)) (viewer.UDPSocket, error) {
 	c, err := n.h.ListenUDP(0, recv)
 	if err != nil {

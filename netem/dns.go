@@ -44,6 +44,12 @@ func (r *Resolver) Add(name string, addrs ...netip.Addr) {
 	r.records[k] = append(r.records[k], addrs...)
 }
 
+// Records returns the addresses a name has now, for configuration-time lookups that take no
+// virtual time (a region resolving its ExternalHostName when it starts).
+func (r *Resolver) Records(name string) []netip.Addr {
+	return append([]netip.Addr(nil), r.records[canonical(name)]...)
+}
+
 // Remove forgets a name: lookups get NXDOMAIN.
 func (r *Resolver) Remove(name string) { delete(r.records, canonical(name)) }
 

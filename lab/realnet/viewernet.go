@@ -1,6 +1,8 @@
 package realnet
 
 import (
+	"context"
+	"net"
 	"net/netip"
 
 	"gridlab/lab/viewer"
@@ -16,6 +18,15 @@ type ViewerNet struct {
 // DialTCP implements viewer.Network.
 func (n ViewerNet) DialTCP(to netip.AddrPort, h viewer.StreamHandler) viewer.Conn {
 	return n.L.DialTCP(to, h)
+}
+
+// Resolve implements viewer.Network with the system resolver; the lookup runs on its own
+// goroutine and its answer is handed to the loop, like a socket's.
+func (n ViewerNet) Resolve(name string, cb func([]netip.Addr, error)) {
+	go func() {
+		addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", name)
+		n.L.Post(func() { cb(addrs, err) })
+	}()
 }
 
 // ListenUDP implements viewer.Network.

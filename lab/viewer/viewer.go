@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,7 @@ const (
 	Success          = "success"
 	BadCredentials   = "bad-credentials"
 	LoginFailed      = "login-failed"
+	LoginHostUnknown = "login-host-unknown"
 	LoginPortClosed  = "login-port-closed"
 	LoginTimeout     = "login-timeout"
 	LoginBadReply    = "login-bad-reply"
@@ -69,17 +71,21 @@ type UDPSocket interface {
 
 // Network is what a viewer needs of its host's network stack.
 type Network interface {
+	// Resolve looks a host name up; cb gets the addresses or the resolver's error.
+	Resolve(name string, cb func(addrs []netip.Addr, err error))
 	DialTCP(to netip.AddrPort, h StreamHandler) Conn
 	ListenUDP(recv func(from netip.AddrPort, b []byte)) (UDPSocket, error)
 }
 
 // Config is one viewer.
 type Config struct {
-	ID        int
-	First     string
-	Last      string
-	Password  string // clear text; hashed before it leaves the viewer
-	LoginURI  string // http://host:port/
+	ID       int
+	First    string
+	Last     string
+	Password string // clear text; hashed before it leaves the viewer
+	LoginURI string // http://host:port/
+	// LoginAddr is where the login request goes. When it is not set, the viewer looks the login
+	// URI's host name up first, as a viewer does.
 	LoginAddr netip.AddrPort
 	Start     string        // last, home or uri:Region&x&y&z
 	Stay      time.Duration // time in world before logging out; 0 = stay
@@ -199,16 +205,52 @@ func (v *Viewer) Start() {
 		return
 	}
 	req.Header.Set("Content-Type", "text/xml")
-	p := &proxy{}
-	v.conn = v.cfg.Net.DialTCP(v.cfg.LoginAddr, p)
-	p.h = vhttp.NewClientConn(v.conn, req, body, v.onLoginReply)
+	if v.cfg.LoginAddr.IsValid() {
+		v.dialLogin(v.cfg.LoginAddr, req, body)
+	} else {
+		v.resolveLogin(req, body)
+	}
 	v.traceNote(TraceLoginRequest, "login_to_simulator")
 	if v.cfg.Profile.LoginTimeout > 0 {
 		v.timer = v.cfg.Clock.After(v.cfg.Profile.LoginTimeout, "viewer-login-timeout", func() {
-			v.conn.Abort()
+			if v.conn != nil {
+				v.conn.Abort()
+			}
 			v.fail(LoginTimeout, v.cfg.Profile.Text.LoginUnreachable)
 		})
 	}
+}
+
+// resolveLogin looks the login URI's host up, then dials it; a name that does not resolve is
+// "Unable to connect to grid" at once (login-host-unknown).
+func (v *Viewer) resolveLogin(req *http.Request, body []byte) {
+	host, port := req.URL.Hostname(), req.URL.Port()
+	if port == "" {
+		port = "80"
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		v.fail(LoginFailed, fmt.Sprintf("bad login URI port %q", port))
+		return
+	}
+	v.status("Resolving " + host + "...")
+	v.cfg.Net.Resolve(host, func(addrs []netip.Addr, err error) {
+		if v.decided {
+			return
+		}
+		if err != nil || len(addrs) == 0 {
+			v.timer.Stop()
+			v.fail(LoginHostUnknown, v.cfg.Profile.Text.LoginUnreachable)
+			return
+		}
+		v.dialLogin(netip.AddrPortFrom(addrs[0].Unmap(), uint16(p)), req, body)
+	})
+}
+
+func (v *Viewer) dialLogin(to netip.AddrPort, req *http.Request, body []byte) {
+	p := &proxy{}
+	v.conn = v.cfg.Net.DialTCP(to, p)
+	p.h = vhttp.NewClientConn(v.conn, req, body, v.onLoginReply)
 }
 
 func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {

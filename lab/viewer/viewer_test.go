@@ -39,6 +39,8 @@ func (n hostNet) DialTCP(to netip.AddrPort, h viewer.StreamHandler) viewer.Conn 
 	return n.h.DialTCP(to, h)
 }
 
+func (n hostNet) Resolve(name string, cb func([]netip.Addr, error)) { n.h.Resolve(name, cb) }
+
 func (n hostNet) ListenUDP(recv func(netip.AddrPort, []byte)) (viewer.UDPSocket, error) {
 	return n.h.ListenUDP(0, recv)
 }
