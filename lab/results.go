@@ -53,7 +53,7 @@ func (w *world) results(seed uint64) *reports.Run {
 		Events:      w.s.Events(),
 		VirtualTime: w.s.Now().Duration(),
 		TraceHash:   w.s.TraceHash(),
-		Log:         w.log.lines,
+		Log:         w.log.all(),
 		Timeline:    w.timeline,
 	}
 	var viewerCircuits circuit.Stats

@@ -10,17 +10,35 @@ import (
 	"gridlab/sim"
 )
 
+// maxLogLines bounds the grid log a run keeps, so that a flood of bad packets (each of which
+// OpenSim logs) cannot grow memory without bound; the rest are counted.
+const maxLogLines = 100_000
+
 // gridLog collects the grid's log lines with virtual timestamps, as an operator would read them.
 type gridLog struct {
-	s     *sim.Sim
-	lines []reports.LogLine
+	s       *sim.Sim
+	lines   []reports.LogLine
+	dropped int
 }
 
 func (l *gridLog) Logf(level, format string, args ...any) {
 	if level == "DEBUG" {
 		return
 	}
+	if len(l.lines) >= maxLogLines {
+		l.dropped++
+		return
+	}
 	l.lines = append(l.lines, reports.LogLine{At: l.s.Now().Duration(), Level: level, Text: fmt.Sprintf(format, args...)})
+}
+
+// all returns the kept lines, with a last line saying how many were not kept.
+func (l *gridLog) all() []reports.LogLine {
+	if l.dropped == 0 {
+		return l.lines
+	}
+	return append(l.lines, reports.LogLine{At: l.s.Now().Duration(), Level: "WARN",
+		Text: fmt.Sprintf("[GRIDLAB]: %d more log lines were not kept (the first %d are above)", l.dropped, maxLogLines)})
 }
 
 // hostNet gives a viewer its host's network stack.

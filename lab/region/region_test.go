@@ -157,3 +157,42 @@ func TestMalformedDatagramsAreLoggedAndOtherClientsUnaffected(t *testing.T) {
 	h.send(lludp.FlagReliable, h.ucc())
 	assert.Equal(t, 1, h.r.Agents())
 }
+
+// TestGarbageFloodNeitherGrowsStateNorStarvesALogin sends 50,000 datagrams from 50,000 unknown
+// endpoints — garbage, valid packets with no circuit, UseCircuitCode with made-up codes — around
+// a real login, and expects the login to complete and the region to hold state for it alone.
+func TestGarbageFloodNeitherGrowsStateNorStarvesALogin(t *testing.T) {
+	h := newHarness(t)
+	require.NoError(t, h.r.ExpectAgent(h.ac))
+	r := h.s.Rand("flood")
+	flood := func(n int) {
+		for i := 0; i < n; i++ {
+			ep := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), uint16(1024+i))
+			var b []byte
+			switch i % 3 {
+			case 0:
+				b = make([]byte, 1+r.IntN(64))
+				for k := range b {
+					b[k] = byte(r.Uint32())
+				}
+			case 1:
+				b = lludp.Encode(nil, lludp.FlagReliable, uint32(i), &lludp.AgentUpdate{}, nil)
+			default:
+				b = lludp.Encode(nil, lludp.FlagReliable, 1, &lludp.UseCircuitCode{Code: r.Uint32()}, nil)
+			}
+			h.r.Receive(ep, b)
+		}
+	}
+	flood(25000)
+	h.send(lludp.FlagReliable, h.ucc())
+	flood(25000)
+	h.send(lludp.FlagReliable, &lludp.CompleteAgentMovement{AgentID: h.ac.AgentID, SessionID: h.ac.SessionID, CircuitCode: h.ac.CircuitCode})
+	assert.Contains(t, h.ids(), lludp.MsgAgentMovementComplete, "the login completes in the middle of the flood")
+	assert.Equal(t, 1, h.r.Agents(), "only the real viewer has a circuit")
+	assert.Equal(t, 1, h.r.Expected(), "no expected circuit was added or lost")
+	st := h.r.Stats()
+	assert.Positive(t, st.Malformed)
+	assert.Positive(t, st.Orphans)
+	assert.Positive(t, st.UnknownCircuits)
+	assert.LessOrEqual(t, h.log.count("Malformed data"), 100, "malformed-data logging is rate-limited")
+}
