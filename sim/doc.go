@@ -9,8 +9,9 @@
 //     scheduled, so two events at the same instant run in the order they were scheduled.
 //   - Random streams are derived from (run seed, stream name) alone, so adding a component never
 //     changes the numbers another component draws.
-//   - The trace hash (FNV-1a, 64 bit) covers every dispatched event's time and label plus whatever
-//     models add with Trace and TraceBytes. Same scenario + seed gives the same hash.
+//   - The trace hash (FNV-1a style, 64 bit, mixed a word at a time) covers every dispatched
+//     event's time and label plus whatever models add with Trace and TraceBytes. Same
+//     scenario + seed gives the same hash.
 //
 // The queue is a timing wheel for the next few seconds (O(1) schedule and cancel: most resend
 // timers are cancelled) in front of a 4-ary heap for the current tick and the far future; see
