@@ -127,5 +127,6 @@ func (w *world) results(seed uint64) *reports.Run {
 	for _, n := range names {
 		run.Counters = append(run.Counters, reports.Counter{Name: n, Value: counters[n]})
 	}
+	run.Expectations = Evaluate(w.sc.Expect, run)
 	return run
 }

@@ -17,9 +17,10 @@ type Scenario struct {
 	Grid     Grid         `mapstructure:"grid"`
 	Viewers  []Population `mapstructure:"viewers"`
 
-	DNS      DNS     `mapstructure:"dns"`      // the network's resolver
-	TCP      TCP     `mapstructure:"tcp"`      // TCP stack settings of every host
-	Timeline []Event `mapstructure:"timeline"` // faults carried out at virtual times
+	DNS      DNS      `mapstructure:"dns"`      // the network's resolver
+	TCP      TCP      `mapstructure:"tcp"`      // TCP stack settings of every host
+	Timeline []Event  `mapstructure:"timeline"` // faults carried out at virtual times
+	Expect   []Expect `mapstructure:"expect"`   // checks of the run's results (docs/SCENARIOS.md)
 
 	// Path is the file the scenario was loaded from ("" when loaded from bytes).
 	Path string `mapstructure:"-"`
@@ -242,6 +243,29 @@ type RuleRef struct {
 type ResolverState struct {
 	Delay       *time.Duration `mapstructure:"delay"`
 	Unreachable *bool          `mapstructure:"unreachable"`
+}
+
+// Expect is one expectation checked after the run, in the style of k6 thresholds. Its kind is
+// given by the key it has (see docs/SCENARIOS.md):
+//
+//	{outcome: success, count: 20}                         viewers with an outcome: count, min and/or max
+//	{stage: movement_complete, threshold: "p(99) < 5s"}   a stage's p(N), min, max or avg
+//	{rate: success, threshold: "> 0.99"}                  the fraction of viewers with an outcome
+//	{message: "trouble connecting", outcome: X, after: 19s, before: 21s}
+//	                                                      every viewer with outcome X saw the text, decided in the window
+//	{log: "Ignoring a repeated UseCircuitCode", min: 1}   grid log lines containing the text: count, min and/or max
+type Expect struct {
+	Outcome   string         `mapstructure:"outcome"`   // an outcome id or "success"
+	Stage     string         `mapstructure:"stage"`     // a stage id (login_reply ... first_object_update)
+	Rate      string         `mapstructure:"rate"`      // an outcome id or "success"
+	Message   string         `mapstructure:"message"`   // text the viewers' message contains
+	Log       string         `mapstructure:"log"`       // text grid log lines contain
+	Threshold string         `mapstructure:"threshold"` // stage: "p(99) < 5s"; rate: "> 0.99" or "> 99%"
+	Count     *int           `mapstructure:"count"`     // exactly this many (outcome, log)
+	Min       *int           `mapstructure:"min"`       // at least (outcome, log)
+	Max       *int           `mapstructure:"max"`       // at most (outcome, log)
+	After     *time.Duration `mapstructure:"after"`     // message: decided at least this long after the viewer's start
+	Before    *time.Duration `mapstructure:"before"`    // message: decided at most this long after the viewer's start
 }
 
 // Arrival is when the viewers of a population start: uniformly spread over Window, starting at At.

@@ -236,6 +236,7 @@ func (s *Scenario) check() []problem {
 		c.add("tcp.syn_schedule", "%q is not a SYN schedule: use classic (127 s) or linear (131 s)", s.TCP.SYNSchedule)
 	}
 	c.timeline(s, netIndex, hosts)
+	c.expect(s)
 
 	// Grid.
 	g := s.Grid

@@ -10,7 +10,7 @@ import (
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gridlab:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 

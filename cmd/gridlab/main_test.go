@@ -32,8 +32,12 @@ func TestRunHelpDocumentsItsFlags(t *testing.T) {
 
 func TestRunWritesTheReportAndPrintsTheSummary(t *testing.T) {
 	dir := t.TempDir()
-	out, _, err := execute(t, "run", "sim-reply-blocked", "--viewers", "4", "--out", dir)
-	require.NoError(t, err)
+	// A failing expectation exits 99, but the run folder and summary are written all the same.
+	out, _, err := execute(t, "run", "sim-reply-blocked", "--viewers", "4", "--out", dir,
+		"--set", `expect=[{rate: success, threshold: "> 0.5"}]`)
+	var ee *ExpectationsError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, ExitExpectations, exitCode(err))
 	assert.Contains(t, out, "viewers logged in  0/4")
 	assert.Contains(t, out, "sim-reply-blocked")
 	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
@@ -50,7 +54,7 @@ func TestRunWritesTheReportAndPrintsTheSummary(t *testing.T) {
 }
 
 func TestQuietRunPrintsNothing(t *testing.T) {
-	out, errOut, err := execute(t, "run", "sim-reply-blocked", "--viewers", "2", "--quiet", "--out", t.TempDir())
+	out, errOut, err := execute(t, "run", "sim-reply-blocked", "--viewers", "2", "--set", "expect=", "--quiet", "--out", t.TempDir())
 	require.NoError(t, err)
 	assert.Empty(t, out)
 	assert.Empty(t, errOut)
@@ -64,7 +68,7 @@ func TestUnknownScenarioIsAClearError(t *testing.T) {
 
 func TestSetOverridesAScenarioFieldAndRejectsTypos(t *testing.T) {
 	dir := t.TempDir()
-	_, _, err := execute(t, "run", "sim-reply-blocked", "--set", "viewers.home.count=3", "--quiet", "--out", dir)
+	_, _, err := execute(t, "run", "sim-reply-blocked", "--set", "viewers.home.count=3", "--set", "expect=", "--quiet", "--out", dir)
 	require.NoError(t, err)
 	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -131,13 +132,55 @@ func runScenario(sc *scenarios.Scenario, opt lab.Options, out string, quiet, asJ
 		return fmt.Errorf("writing the report to %s: %w", out, err)
 	}
 	if asJSON {
-		return reports.WriteSummaryJSON(stdout, rep, out)
-	}
-	if !quiet {
+		if err := reports.WriteSummaryJSON(stdout, rep, out); err != nil {
+			return err
+		}
+	} else if !quiet {
 		reports.WriteSummary(stdout, rep)
 		fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(out, "report.json"))
 	}
-	return nil
+	return failedExpectations(run.Expectations)
+}
+
+// ExitExpectations is gridlab run's exit code when an expectation failed (k6's).
+const ExitExpectations = 99
+
+// ExpectationsError is the error of a run whose expectations did not all hold; the run
+// folder is written all the same. main exits with ExitExpectations on it.
+type ExpectationsError struct {
+	Failed []reports.Expectation
+}
+
+// Error names each failed expectation with its observed value, one a line.
+func (e *ExpectationsError) Error() string {
+	lines := make([]string, len(e.Failed))
+	for i, x := range e.Failed {
+		lines[i] = fmt.Sprintf("expectation failed: %s %s: observed %s", x.Name, x.Threshold, x.Observed)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// failedExpectations returns an *ExpectationsError naming the verdicts that failed, or nil.
+func failedExpectations(verdicts []reports.Expectation) error {
+	var failed []reports.Expectation
+	for _, v := range verdicts {
+		if !v.Pass {
+			failed = append(failed, v)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &ExpectationsError{Failed: failed}
+}
+
+// exitCode maps a command's error to the process exit code.
+func exitCode(err error) int {
+	var ee *ExpectationsError
+	if errors.As(err, &ee) {
+		return ExitExpectations
+	}
+	return 1
 }
 
 // progressPrinter shows one progress line on a terminal (rewritten in place), or a line every
