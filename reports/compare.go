@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
@@ -148,11 +147,10 @@ func (c *Comparison) CompareCDFPlot() (*plot.Plot, error) {
 			if len(ds) == 0 {
 				continue
 			}
-			l, err := plotter.NewLine(logXYs(cdfXYs(ds)))
+			l, err := cdfLine(ds)
 			if err != nil {
 				return nil, err
 			}
-			l.StepStyle = plotter.PostStep
 			l.Color = plotutil.Color(int(s))
 			l.Width = vg.Points(1.5)
 			if k == 1 {
@@ -180,11 +178,10 @@ func (c *Comparison) CompareLoginPlot() (*plot.Plot, error) {
 		if len(ds) == 0 {
 			continue
 		}
-		l, err := plotter.NewLine(logXYs(cdfXYs(ds)))
+		l, err := cdfLine(ds)
 		if err != nil {
 			return nil, err
 		}
-		l.StepStyle = plotter.PostStep
 		l.Width = vg.Points(1.6)
 		l.Color = []color.Color{cdfColor, p99Color}[k]
 		if k == 1 {

@@ -192,11 +192,10 @@ func CDFPlot(r *Run) (*plot.Plot, error) {
 	if len(ds) == 0 {
 		return p, addNote(p, emptyCDFText)
 	}
-	l, err := plotter.NewLine(logXYs(cdfXYs(ds)))
+	l, err := cdfLine(ds)
 	if err != nil {
 		return nil, err
 	}
-	l.StepStyle = plotter.PostStep
 	l.Color = cdfColor
 	l.Width = vg.Points(1.5)
 	p.Add(l)
@@ -232,11 +231,10 @@ func StageCDFPlot(r *Run) (*plot.Plot, error) {
 			unreached = append(unreached, s.Title())
 			continue
 		}
-		l, err := plotter.NewLine(logXYs(cdfXYs(ds)))
+		l, err := cdfLine(ds)
 		if err != nil {
 			return nil, err
 		}
-		l.StepStyle = plotter.PostStep
 		l.Color = plotutil.Color(int(s))
 		l.Dashes = plotutil.Dashes(int(s))
 		l.Width = vg.Points(1.5)
@@ -274,4 +272,14 @@ func WriteStageCDFs(r *Run, path string) error {
 		return fmt.Errorf("reports: stage CDF plot: %w", err)
 	}
 	return saveFigure(onePlot(p), path)
+}
+
+// cdfLine is the empirical CDF of ds as a step line on the log time axis.
+func cdfLine(ds []time.Duration) (*plotter.Line, error) {
+	l, err := plotter.NewLine(logXYs(cdfXYs(ds)))
+	if err != nil {
+		return nil, err
+	}
+	l.StepStyle = plotter.PostStep
+	return l, nil
 }
