@@ -8,6 +8,7 @@ import (
 	"gridlab/lab/viewer"
 	"gridlab/netem"
 	"gridlab/reports"
+	"gridlab/sim"
 )
 
 // Unfinished is the outcome of a viewer still on its way in when the run's time ran out.
@@ -45,6 +46,35 @@ func (w *world) diagnose(v *viewer.Viewer) string {
 	return r.Outcome
 }
 
+// ViewerRecord is a viewer's row of the report as the viewer itself saw it: stage times from its
+// intended start, its outcome and message. A viewer still on its way in at now is Unfinished.
+// The lab refines failed outcomes into failure modes; a real-socket load test keeps them.
+func ViewerRecord(v *viewer.Viewer, now sim.Time) reports.Viewer {
+	r := v.Result()
+	cfg := v.Config()
+	rv := reports.Viewer{
+		ID: cfg.ID, Name: cfg.First + " " + cfg.Last, Profile: cfg.Profile.Name, Start: r.Start.Duration(),
+	}
+	for s := range rv.Stages {
+		rv.Stages[s] = -1
+		if r.Stages[s] >= 0 {
+			rv.Stages[s] = r.Stages[s].Sub(r.Start)
+		}
+	}
+	switch r.Outcome {
+	case "":
+		rv.Outcome, rv.Message = Unfinished, r.Status
+		rv.EndedAt = now.Duration()
+	case viewer.Success:
+		rv.Outcome = viewer.Success
+		rv.EndedAt = r.DecidedAt.Duration()
+	default:
+		rv.Outcome, rv.Message = r.Outcome, r.Message
+		rv.EndedAt = r.DecidedAt.Duration()
+	}
+	return rv
+}
+
 func (w *world) results(seed uint64) *reports.Run {
 	run := &reports.Run{
 		Scenario:    w.sc.Name,
@@ -58,28 +88,10 @@ func (w *world) results(seed uint64) *reports.Run {
 	}
 	var viewerCircuits circuit.Stats
 	for i, v := range w.viewers {
-		r := v.Result()
-		cfg := v.Config()
-		rv := reports.Viewer{
-			ID: cfg.ID, Name: cfg.First + " " + cfg.Last, Population: w.pops[i], Placement: w.places[i],
-			Profile: cfg.Profile.Name, Start: r.Start.Duration(),
-		}
-		for s := range rv.Stages {
-			rv.Stages[s] = -1
-			if r.Stages[s] >= 0 {
-				rv.Stages[s] = r.Stages[s].Sub(r.Start)
-			}
-		}
-		switch {
-		case r.Outcome == "":
-			rv.Outcome, rv.Message = Unfinished, r.Status
-			rv.EndedAt = w.s.Now().Duration()
-		case r.Outcome == viewer.Success:
-			rv.Outcome = viewer.Success
-			rv.EndedAt = r.DecidedAt.Duration()
-		default:
-			rv.Outcome, rv.Message = w.diagnose(v), r.Message
-			rv.EndedAt = r.DecidedAt.Duration()
+		rv := ViewerRecord(v, w.s.Now())
+		rv.Population, rv.Placement = w.pops[i], w.places[i]
+		if r := v.Result(); r.Outcome != "" && r.Outcome != viewer.Success {
+			rv.Outcome = w.diagnose(v)
 		}
 		viewerCircuits.Add(v.CircuitStats())
 		run.Viewers = append(run.Viewers, rv)
