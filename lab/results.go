@@ -6,45 +6,12 @@ import (
 
 	"gridlab/lab/circuit"
 	"gridlab/lab/viewer"
-	"gridlab/netem"
 	"gridlab/reports"
 	"gridlab/sim"
 )
 
 // Unfinished is the outcome of a viewer still on its way in when the run's time ran out.
 const Unfinished = "unfinished"
-
-// diagnose turns what a viewer saw into a failure mode of shared/docs/FAILURE_MODES.md, using
-// evidence only the lab has: what the region received and why the network dropped packets.
-func (w *world) diagnose(v *viewer.Viewer) string {
-	r := v.Result()
-	switch r.Outcome {
-	case viewer.NoCircuitAck:
-		if w.uccSeen[r.CircuitCode] > 0 {
-			return "sim-reply-blocked" // the region heard every UseCircuitCode; its answers were lost
-		}
-		host := v.Config().Net.(hostNet).h
-		if d, ok := w.udpDrops[host.Addr()]; ok {
-			switch d.Reason {
-			case netem.DropFirewall:
-				return "region-udp-blocked"
-			case netem.DropHairpin:
-				return "nat-loopback-unsupported"
-			case netem.DropNoHost, netem.DropNoRoute:
-				return "region-host-wrong"
-			}
-		}
-		return "region-unreachable"
-	case viewer.AgentWaitTimeout, viewer.HandshakeTimeout:
-		if w.unknown[r.CircuitCode] {
-			return "unknown-circuit-code"
-		}
-		return r.Outcome
-	case viewer.LoginTimeout:
-		return "login-unreachable"
-	}
-	return r.Outcome
-}
 
 // ViewerRecord is a viewer's row of the report as the viewer itself saw it: stage times from its
 // intended start, its outcome and message. A viewer still on its way in at now is Unfinished.
@@ -91,7 +58,8 @@ func (w *world) results(seed uint64) *reports.Run {
 		rv := ViewerRecord(v, w.s.Now())
 		rv.Population, rv.Placement = w.pops[i], w.places[i]
 		if r := v.Result(); r.Outcome != "" && r.Outcome != viewer.Success {
-			rv.Outcome = w.diagnose(v)
+			d := w.diagnose(v)
+			rv.Outcome = d.Mode
 		}
 		viewerCircuits.Add(v.CircuitStats())
 		run.Viewers = append(run.Viewers, rv)
