@@ -33,6 +33,19 @@ func Evaluate(exps []scenarios.Expect, run *reports.Run) []reports.Expectation {
 				}
 			}
 			v = countVerdict("viewers with outcome "+e.Outcome, e, n)
+		case scenarios.ExpectDiag:
+			n := 0
+			for i := range run.Viewers {
+				if rv := &run.Viewers[i]; rv.Mode == e.Diagnosis || (rv.Mode == "" && outcomeID(rv) == e.Diagnosis) {
+					n++
+				}
+			}
+			for _, f := range run.Findings {
+				if f.Mode == e.Diagnosis {
+					n += f.Count
+				}
+			}
+			v = countVerdict("viewers (and grid findings) diagnosed "+e.Diagnosis, e, n)
 		case scenarios.ExpectLog:
 			n := 0
 			for _, l := range run.Log {

@@ -33,6 +33,7 @@ type observer struct {
 	ports   map[netip.AddrPort]int
 	codes   map[uint32]int
 	dec     lludp.Decoder
+	ev      []viewerEvidence // by viewer index: the drops on its paths (diagnose.go)
 }
 
 // tev is one recorded event; it becomes a reports.TraceEvent when the run ends.
@@ -116,6 +117,7 @@ func (o *observer) addViewers() {
 		}
 		perPop[o.w.pops[i]]++
 		o.traces = append(o.traces, t)
+		o.ev = append(o.ev, viewerEvidence{})
 		if hn, ok := v.Config().Net.(hostNet); ok {
 			o.addrs[hn.h.Addr()] = i
 		}
@@ -160,6 +162,8 @@ func (o *observer) onViewer(v *viewer.Viewer, e viewer.TraceEvent) {
 		t.add(tev{at: e.At, kind: reports.TraceStage, what: stageTitles[e.Note]})
 	case viewer.TraceOutcome:
 		t.add(tev{at: e.At, kind: reports.TraceOutcome, what: e.Note})
+	case viewer.TraceLost:
+		t.add(tev{at: e.At, kind: reports.TraceStage, what: "Region lost", note: e.Note})
 	case viewer.TraceSend:
 		if !t.code && e.Msg == lludp.MsgUseCircuitCode {
 			t.code = true
@@ -225,12 +229,19 @@ func (o *observer) regionRecv(from netip.AddrPort, b []byte) {
 
 // onDrop marks a dropped packet in the trace of the viewer it came from or went to.
 func (o *observer) onDrop(d netem.Drop) {
-	i, fromViewer := o.owner(d.Src)
+	i, fromViewer := -1, false
+	if d.From.IsValid() {
+		i, fromViewer = o.owner(d.From)
+	}
+	if i < 0 {
+		i, fromViewer = o.owner(d.Src)
+	}
 	if i < 0 {
 		if i, _ = o.owner(d.Dst); i < 0 {
 			return
 		}
 	}
+	o.ev[i].note(d, fromViewer)
 	t := o.traces[i]
 	why := string(d.Reason) + " at " + d.Where
 	if d.Rule != "" {

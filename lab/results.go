@@ -57,9 +57,16 @@ func (w *world) results(seed uint64) *reports.Run {
 	for i, v := range w.viewers {
 		rv := ViewerRecord(v, w.s.Now())
 		rv.Population, rv.Placement = w.pops[i], w.places[i]
-		if r := v.Result(); r.Outcome != "" && r.Outcome != viewer.Success {
+		if r := v.Result(); r.Lost || (r.Outcome != "" && r.Outcome != viewer.Success) {
 			d := w.diagnose(v)
-			rv.Outcome = d.Mode
+			rv.Outcome, rv.Mode, rv.Evidence, rv.Fix = d.Mode, d.Mode, d.Evidence, d.Fix
+			if r.Lost {
+				rv.Message, rv.EndedAt = r.LostMessage, r.LostAt.Duration()
+			}
+		} else if r.Outcome == viewer.Success {
+			if d, ok := w.diagnoseGrid(v); ok {
+				rv.Mode, rv.Evidence, rv.Fix = d.Mode, d.Evidence, d.Fix
+			}
 		}
 		viewerCircuits.Add(v.CircuitStats())
 		run.Viewers = append(run.Viewers, rv)
@@ -107,6 +114,7 @@ func (w *world) results(seed uint64) *reports.Run {
 	for _, n := range names {
 		run.Counters = append(run.Counters, reports.Counter{Name: n, Value: counters[n]})
 	}
+	run.Findings = w.findings()
 	run.Expectations = Evaluate(w.sc.Expect, run)
 	return run
 }

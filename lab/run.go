@@ -57,15 +57,17 @@ type world struct {
 	uccSeen  map[uint32]int  // circuit code → UseCircuitCode packets the region received
 	unknown  map[uint32]bool // circuit codes a region rejected as unknown
 	udpDrops map[netip.Addr]netem.Drop
-	accounts *grid.Accounts
-	used     map[netip.Addr]bool           // addresses given to hosts and routers
-	next     map[*netem.Segment]netip.Addr // next candidate address for a viewer host
-	timeline []reports.TimelineEvent       // fault timeline entries as executed
-	obs      *observer                     // samples and per-viewer traces (observe.go)
-	decided  int
-	inWorld  int
-	failed   int
-	done     int
+	// regionBySim finds a region by the address the login reply gives viewers (diagnose.go).
+	regionBySim map[netip.AddrPort]regionRef
+	accounts    *grid.Accounts
+	used        map[netip.Addr]bool           // addresses given to hosts and routers
+	next        map[*netem.Segment]netip.Addr // next candidate address for a viewer host
+	timeline    []reports.TimelineEvent       // fault timeline entries as executed
+	obs         *observer                     // samples and per-viewer traces (observe.go)
+	decided     int
+	inWorld     int
+	failed      int
+	done        int
 }
 
 // Run assembles the scenario's world, runs it to completion or to its duration, and returns the
@@ -76,15 +78,16 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 		seed = *opt.Seed
 	}
 	w := &world{
-		sc:       sc,
-		s:        sim.New(seed),
-		segs:     map[string]*netem.Segment{},
-		hosts:    map[string]*netem.Host{},
-		uccSeen:  map[uint32]int{},
-		unknown:  map[uint32]bool{},
-		udpDrops: map[netip.Addr]netem.Drop{},
-		used:     map[netip.Addr]bool{},
-		next:     map[*netem.Segment]netip.Addr{},
+		sc:          sc,
+		s:           sim.New(seed),
+		segs:        map[string]*netem.Segment{},
+		hosts:       map[string]*netem.Host{},
+		uccSeen:     map[uint32]int{},
+		unknown:     map[uint32]bool{},
+		udpDrops:    map[netip.Addr]netem.Drop{},
+		regionBySim: map[netip.AddrPort]regionRef{},
+		used:        map[netip.Addr]bool{},
+		next:        map[*netem.Segment]netip.Addr{},
 	}
 	w.net = netem.New(w.s)
 	w.log = &gridLog{s: w.s}
@@ -166,6 +169,7 @@ func (w *world) buildGrid() error {
 		if err != nil {
 			return err
 		}
+		w.regionBySim[netip.AddrPortFrom(ext, rc.InternalPort)] = regionRef{cfg: rc, host: host}
 		rg := region.New(region.Config{
 			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y,
 			Clock: w.s, Log: w.log,

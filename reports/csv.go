@@ -17,7 +17,7 @@ func viewersHeader() []string {
 	for s := range NumStages {
 		h = append(h, s.String()+"_s")
 	}
-	return append(h, "outcome", "failure_mode", "message", "ended_at_s")
+	return append(h, "outcome", "failure_mode", "message", "ended_at_s", "evidence", "fix")
 }
 
 // fmtSeconds writes d as seconds, exact to the nanosecond, with at least
@@ -87,11 +87,11 @@ func WriteViewersCSV(w io.Writer, r *Run) error {
 			}
 		}
 		out := outcomeOf(&v)
-		mode := ""
-		if out != OutcomeSuccess {
+		mode := v.Mode
+		if mode == "" && out != OutcomeSuccess {
 			mode = out
 		}
-		row = append(row, out, mode, v.Message, fmtSeconds(v.EndedAt))
+		row = append(row, out, mode, v.Message, fmtSeconds(v.EndedAt), v.Evidence, v.Fix)
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -135,7 +135,11 @@ func ReadViewersCSV(rd io.Reader) ([]Viewer, error) {
 		}
 		v := Viewer{ID: id, Name: get(row, "name"), Population: get(row, "population"),
 			Placement: get(row, "placement"), Profile: get(row, "profile"),
-			Outcome: get(row, "outcome"), Message: get(row, "message")}
+			Outcome: get(row, "outcome"), Message: get(row, "message"),
+			Evidence: get(row, "evidence"), Fix: get(row, "fix")}
+		if m := get(row, "failure_mode"); m != v.Outcome {
+			v.Mode = m
+		}
 		if v.Start, err = parseSeconds(get(row, "start_s")); err != nil {
 			return nil, fmt.Errorf("viewers.csv:%d: start_s: %w", line, err)
 		}

@@ -110,12 +110,13 @@ func TestViewersCSVRoundTrip(t *testing.T) {
 	// the nanosecond; unfinished viewers read back as "unfinished".
 	r := smallRun()
 	r.Viewers[0].Stages[StageLoginReply] = 123456789 * time.Nanosecond
+	r.Viewers[1].Mode, r.Viewers[1].Evidence, r.Viewers[1].Fix = "region-down-fallback", "asked for A, sent to B", "bring A back"
 	var b bytes.Buffer
 	require.NoError(t, WriteViewersCSV(&b, r))
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	require.Len(t, lines, 1+len(r.Viewers))
-	assert.Equal(t, "id,name,population,placement,profile,start_s,login_reply_s,circuit_ack_s,region_handshake_s,movement_complete_s,first_object_update_s,outcome,failure_mode,message,ended_at_s", lines[0])
-	assert.Equal(t, "1,Ada Lovelace,residents,lan,default,0.000,0.123456789,0.180,0.260,0.900,,success,,,0.900", lines[1])
+	assert.Equal(t, "id,name,population,placement,profile,start_s,login_reply_s,circuit_ack_s,region_handshake_s,movement_complete_s,first_object_update_s,outcome,failure_mode,message,ended_at_s,evidence,fix", lines[0])
+	assert.Equal(t, "1,Ada Lovelace,residents,lan,default,0.000,0.123456789,0.180,0.260,0.900,,success,,,0.900,,", lines[1])
 	back, err := ReadViewersCSV(&b)
 	require.NoError(t, err)
 	want := sortedViewers(r.Viewers)
@@ -218,6 +219,9 @@ func TestIndexHTML(t *testing.T) {
 	assert.NotContains(t, html, "http://")
 	assert.NotContains(t, html, "https://")
 	assert.Contains(t, html, `<a href="#seq-fail-sim-reply-blocked">Flo Blocked (#6)</a>`)
+	assert.Contains(t, html, "sim-reply-blocked: worked example (Flo Blocked)", "the worked example of a mode with evidence is shown")
+	assert.Contains(t, html, "dropped by rule &#39;block-sim-out&#39; on host grid", "with its evidence")
+	assert.NotContains(t, html, "bad-credentials: worked example", "a mode without evidence gets no empty example")
 }
 
 func TestCompare(t *testing.T) {

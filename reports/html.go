@@ -262,8 +262,25 @@ var indexTmpl = template.Must(template.New("index").Funcs(template.FuncMap{
 <tr><td class="bad">{{.Mode}}</td><td class="n">{{.Count}}</td><td class="n">{{.Pct}}</td><td>{{.Message}}</td><td>{{if .Diagram}}<a href="#{{.Diagram}}">{{.ExampleViewer}} (#{{.ExampleViewerID}})</a>{{else}}{{.ExampleViewer}} (#{{.ExampleViewerID}}){{end}}</td></tr>
 {{- end}}
 </table>
+{{- range .Failures}}{{if or .Evidence .Fix}}
+<div class="example" id="mode-{{.Mode}}"><h3>{{.Mode}}: worked example ({{.ExampleViewer}})</h3>
+<p><b>Evidence.</b> {{.Evidence}}</p>
+<p><b>Fix.</b> {{.Fix}}</p></div>
+{{- end}}{{end}}
 {{- else}}
 <p class="ok">No failures: every viewer got in world.</p>
+{{- end}}
+{{- if .Rep.Notes}}
+<h3>Successful logins that went through a failure mode</h3>
+<table><tr><th>mode</th><th>viewers</th><th>example viewer</th><th>evidence</th><th>what to do</th></tr>
+{{- range .Rep.Notes}}<tr><td>{{.Mode}}</td><td class="n">{{.Count}}</td><td>{{.ExampleViewer}} (#{{.ExampleViewerID}})</td><td>{{.Evidence}}</td><td>{{.Fix}}</td></tr>{{end}}
+</table>
+{{- end}}
+{{- if .Rep.Findings}}
+<h3>Findings about the grid</h3>
+<table><tr><th>mode</th><th>count</th><th>evidence</th><th>what to do</th></tr>
+{{- range .Rep.Findings}}<tr><td class="bad">{{.Mode}}</td><td class="n">{{.Count}}</td><td>{{.Evidence}}</td><td>{{.Fix}}</td></tr>{{end}}
+</table>
 {{- end}}
 {{- range .Diagrams}}
 <figure id="{{.ID}}">

@@ -44,6 +44,11 @@ type Report struct {
 	Stages StageTable `json:"stages"`
 	// Failures lists the failure modes, most frequent first (ties by mode id).
 	Failures []Failure `json:"failures"`
+	// Notes lists the modes successful viewers went through (region-down-fallback,
+	// relogin-during-logout), in the same form.
+	Notes []Failure `json:"notes"`
+	// Findings are diagnoses of the grid as a whole (malformed-udp, ...), by mode id.
+	Findings []FindingEntry `json:"findings"`
 	// Network groups the netem counters ("net/...") by protocol, drop
 	// reason, firewall rule and network entity.
 	Network NetworkReport `json:"network"`
@@ -138,6 +143,17 @@ type Failure struct {
 	// ExampleViewer is the name of the failed viewer with the lowest ID.
 	ExampleViewer   string `json:"example_viewer"`
 	ExampleViewerID int    `json:"example_viewer_id"`
+	// Evidence and Fix are the diagnosis of the example viewer: the worked example.
+	Evidence string `json:"evidence"`
+	Fix      string `json:"fix"`
+}
+
+// FindingEntry is a grid-level diagnosis in report.json.
+type FindingEntry struct {
+	Mode     string `json:"mode"`
+	Count    int    `json:"count"`
+	Evidence string `json:"evidence"`
+	Fix      string `json:"fix"`
 }
 
 // reportPercentiles are the percentiles (0..100, as hdrhistogram wants them)
@@ -234,6 +250,8 @@ func Build(r *Run) *Report {
 		VirtualTimeS:  seconds(r.VirtualTime),
 		Outcomes:      map[string]int{},
 		Failures:      []Failure{},
+		Notes:         []Failure{},
+		Findings:      []FindingEntry{},
 		Counters:      make(map[string]uint64, len(r.Counters)),
 		Timeline:      []TimelineEntry{},
 		Expectations:  []Expectation{},
@@ -246,7 +264,19 @@ func Build(r *Run) *Report {
 	for s := range lat {
 		lat[s] = newLatency()
 	}
-	failures := map[string]*Failure{}
+	failures, notes := map[string]*Failure{}, map[string]*Failure{}
+	tally := func(m map[string]*Failure, mode string, v *Viewer) {
+		f := m[mode]
+		if f == nil {
+			f = &Failure{Mode: mode}
+			m[mode] = f
+		}
+		if f.Count == 0 || v.ID < f.ExampleViewerID {
+			f.Message, f.ExampleViewer, f.ExampleViewerID = v.Message, v.Name, v.ID
+			f.Evidence, f.Fix = v.Evidence, v.Fix
+		}
+		f.Count++
+	}
 	for i := range r.Viewers {
 		v := &r.Viewers[i]
 		for s, d := range v.Stages {
@@ -258,37 +288,43 @@ func Build(r *Run) *Report {
 		rep.Outcomes[out]++
 		if out == OutcomeSuccess {
 			rep.Viewers.Success++
+			if v.Mode != "" {
+				tally(notes, v.Mode, v)
+			}
 			continue
 		}
-		f := failures[out]
-		if f == nil {
-			f = &Failure{Mode: out, Message: v.Message, ExampleViewer: v.Name, ExampleViewerID: v.ID}
-			failures[out] = f
-		} else if v.ID < f.ExampleViewerID {
-			f.Message, f.ExampleViewer, f.ExampleViewerID = v.Message, v.Name, v.ID
-		}
-		f.Count++
+		tally(failures, out, v)
+	}
+	for _, f := range r.Findings {
+		rep.Findings = append(rep.Findings, FindingEntry(f))
 	}
 	rep.Viewers.Total = len(r.Viewers)
 	rep.Viewers.Failed = rep.Viewers.Total - rep.Viewers.Success
 	for s := range lat {
 		rep.Stages[s] = lat[s].stats()
 	}
-	for _, f := range failures {
-		rep.Failures = append(rep.Failures, *f)
-	}
-	slices.SortFunc(rep.Failures, func(a, b Failure) int {
-		if a.Count != b.Count {
-			return b.Count - a.Count
-		}
-		return strings.Compare(a.Mode, b.Mode)
-	})
+	rep.Failures = byCount(rep.Failures, failures)
+	rep.Notes = byCount(rep.Notes, notes)
 	for _, c := range r.Counters {
 		rep.Counters[c.Name] += c.Value
 	}
 	rep.Network = groupNetwork(rep.Counters)
 	rep.Circuits = groupCircuits(rep.Counters)
 	return rep
+}
+
+// byCount appends the modes of m to dst, most frequent first (ties by mode id).
+func byCount(dst []Failure, m map[string]*Failure) []Failure {
+	for _, f := range m {
+		dst = append(dst, *f)
+	}
+	slices.SortFunc(dst, func(a, b Failure) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Mode, b.Mode)
+	})
+	return dst
 }
 
 // WriteJSON writes the report as report.json: keys in a fixed order (struct

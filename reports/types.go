@@ -24,6 +24,8 @@ type Run struct {
 	Traces []ViewerTrace
 	// Expectations are the verdicts of the scenario's expectations, in scenario order.
 	Expectations []Expectation
+	// Findings are the grid-level diagnoses, in mode order.
+	Findings []Finding
 }
 
 // Sample is a snapshot of the run taken every virtual second. Counts are
@@ -173,4 +175,20 @@ type Viewer struct {
 	Message string
 	// EndedAt is the virtual time the outcome was decided, from the run start.
 	EndedAt time.Duration
+	// Mode is the failure mode of shared/docs/FAILURE_MODES.md the lab diagnosed: the outcome of
+	// a failed viewer, or a mode a successful viewer went through (region-down-fallback,
+	// relogin-during-logout); "" for an unremarkable success.
+	Mode string
+	// Evidence says in words what the diagnosis rests on; Fix is what an operator would change.
+	Evidence string
+	Fix      string
+}
+
+// Finding is a failure mode the lab saw in the grid rather than in one viewer's login, such as
+// garbage datagrams reaching a region (malformed-udp).
+type Finding struct {
+	Mode     string
+	Count    int // occurrences (datagrams, queue overflows, ...), as Evidence says
+	Evidence string
+	Fix      string
 }

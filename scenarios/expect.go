@@ -24,7 +24,19 @@ const (
 	ExpectRate    = "rate"
 	ExpectMessage = "message"
 	ExpectLog     = "log"
+	ExpectDiag    = "diagnosis"
 )
+
+// Outcomes are the outcome and failure-mode ids a run can report (shared/docs/FAILURE_MODES.md,
+// plus the viewer's own symptoms that no diagnosis refined); a lab test keeps them in step.
+var Outcomes = []string{
+	"success", "unfinished",
+	"login-host-unknown", "login-port-closed", "login-unreachable", "bad-credentials", "login-failed", "login-bad-reply",
+	"login-reply-blocked", "region-host-wrong", "region-udp-blocked", "nat-loopback-unsupported",
+	"one-to-one-nat-internal-address", "sim-reply-blocked", "grid-link-failure", "region-down-fallback",
+	"unknown-circuit-code", "malformed-udp", "lossy-path", "login-storm", "silent-circuit", "relogin-during-logout",
+	"region-unreachable", "no-circuit-ack", "handshake-timeout", "agent-wait-timeout", "login-timeout",
+}
 
 // expectKeys are the keys each kind of expectation takes.
 var expectKeys = map[string][]string{
@@ -33,6 +45,7 @@ var expectKeys = map[string][]string{
 	ExpectRate:    {"rate", "threshold"},
 	ExpectMessage: {"message", "outcome", "after", "before"},
 	ExpectLog:     {"log", "count", "min", "max"},
+	ExpectDiag:    {"diagnosis", "count", "min", "max"},
 }
 
 // Kind names the kind of e: the first of stage, rate, message, log that is set, else outcome
@@ -49,7 +62,8 @@ func (e Expect) kinds() []string {
 	for _, c := range []struct {
 		kind string
 		set  bool
-	}{{ExpectStage, e.Stage != ""}, {ExpectRate, e.Rate != ""}, {ExpectMessage, e.Message != ""}, {ExpectLog, e.Log != ""}} {
+	}{{ExpectStage, e.Stage != ""}, {ExpectRate, e.Rate != ""}, {ExpectMessage, e.Message != ""}, {ExpectLog, e.Log != ""},
+		{ExpectDiag, e.Diagnosis != ""}} {
 		if c.set {
 			k = append(k, c.kind)
 		}
@@ -175,8 +189,8 @@ var outcomeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 // expect checks the expect: entries.
 func (c *checker) expect(s *Scenario) {
 	outcome := func(p, id string) {
-		if !outcomeRE.MatchString(id) {
-			c.add(p, "%q is not an outcome id: use success or a failure mode such as sim-reply-blocked", id)
+		if !outcomeRE.MatchString(id) || !slices.Contains(Outcomes, id) {
+			c.add(p, "%q is not an outcome or failure-mode id (such as success or sim-reply-blocked; docs/SCENARIOS.md lists them)", id)
 		}
 	}
 	for i, e := range s.Expect {
@@ -184,7 +198,7 @@ func (c *checker) expect(s *Scenario) {
 		kinds := e.kinds()
 		switch len(kinds) {
 		case 0:
-			c.add(p, "no kind: give one of outcome, stage, rate, message, log")
+			c.add(p, "no kind: give one of outcome, stage, rate, message, log, diagnosis")
 			continue
 		case 1:
 		default:
@@ -206,9 +220,12 @@ func (c *checker) expect(s *Scenario) {
 			continue
 		}
 		switch kind {
-		case ExpectOutcome, ExpectLog:
+		case ExpectOutcome, ExpectLog, ExpectDiag:
 			if kind == ExpectOutcome {
 				outcome(p+".outcome", e.Outcome)
+			}
+			if kind == ExpectDiag {
+				outcome(p+".diagnosis", e.Diagnosis)
 			}
 			if e.Count == nil && e.Min == nil && e.Max == nil {
 				c.add(p, "missing: give count, min or max")

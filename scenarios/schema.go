@@ -117,12 +117,32 @@ type Forward struct {
 
 // Host is a named machine (the grid's servers).
 type Host struct {
-	Name     string `mapstructure:"name"`
-	Network  string `mapstructure:"network"`
-	Address  string `mapstructure:"address"`
-	Firewall []Rule `mapstructure:"firewall"`
+	Name    string `mapstructure:"name"`
+	Network string `mapstructure:"network"` // the host's one network; or use interfaces
+	Address string `mapstructure:"address"` // its address there
+	// Interfaces instead of network and address: every network the host is on with its address
+	// there (two entries may share a network: two addresses on one LAN). The first is the
+	// primary interface: the grid's address and the default route.
+	Interfaces []Interface `mapstructure:"interfaces"`
+	// Routes: which interface reaches which prefix; the most specific prefix wins (a route over
+	// an interface's own network on a tie), and the primary interface is the default route.
+	Routes   []HostRoute `mapstructure:"routes"`
+	Firewall []Rule      `mapstructure:"firewall"`
 	// Conntrack makes the firewall stateful: packets of flows it allowed, either way, pass.
 	Conntrack bool `mapstructure:"conntrack"`
+}
+
+// Interface is one of a host's addresses on a network.
+type Interface struct {
+	Network string `mapstructure:"network"`
+	Address string `mapstructure:"address"`
+}
+
+// HostRoute sends traffic for a prefix out of the host's interface on a network (directly
+// inside that network's CIDR, else through its router).
+type HostRoute struct {
+	To      string `mapstructure:"to"`      // CIDR, e.g. 198.51.100.0/24 or 0.0.0.0/0 (default route)
+	Network string `mapstructure:"network"` // a network the host has an interface on
 }
 
 // Rule is one firewall rule, evaluated in order; the first match decides. No match allows.
@@ -188,8 +208,12 @@ type Link struct {
 // DNS is the network's resolver.
 type DNS struct {
 	Records     []DNSRecord   `mapstructure:"records"`
-	Delay       time.Duration `mapstructure:"delay"`       // answer time, default 1ms
-	Unreachable bool          `mapstructure:"unreachable"` // lookups time out (after 10 s)
+	Delay       time.Duration `mapstructure:"delay"`       // the resolver's own answer time, default 1ms
+	Unreachable bool          `mapstructure:"unreachable"` // its host is down: lookups time out (after 10 s)
+	// Resolver is where the resolver host ("dns-resolver", UDP port 53) lives. Default: on the
+	// top network (the first without a router) at 192.0.2.53, or that network's 53rd address
+	// when 192.0.2.53 is outside it.
+	Resolver *Interface `mapstructure:"resolver"`
 }
 
 // DNSRecord gives a name an address (a name may have several records).
@@ -254,12 +278,14 @@ type ResolverState struct {
 //	{message: "trouble connecting", outcome: X, after: 19s, before: 21s}
 //	                                                      every viewer with outcome X saw the text, decided in the window
 //	{log: "Ignoring a repeated UseCircuitCode", min: 1}   grid log lines containing the text: count, min and/or max
+//	{diagnosis: nat-loopback-unsupported, min: 1}         viewers diagnosed with the mode (plus grid findings): count, min and/or max
 type Expect struct {
 	Outcome   string         `mapstructure:"outcome"`   // an outcome id or "success"
 	Stage     string         `mapstructure:"stage"`     // a stage id (login_reply ... first_object_update)
 	Rate      string         `mapstructure:"rate"`      // an outcome id or "success"
 	Message   string         `mapstructure:"message"`   // text the viewers' message contains
 	Log       string         `mapstructure:"log"`       // text grid log lines contain
+	Diagnosis string         `mapstructure:"diagnosis"` // a failure-mode id the lab diagnosed
 	Threshold string         `mapstructure:"threshold"` // stage: "p(99) < 5s"; rate: "> 0.99" or "> 99%"
 	Count     *int           `mapstructure:"count"`     // exactly this many (outcome, log)
 	Min       *int           `mapstructure:"min"`       // at least (outcome, log)

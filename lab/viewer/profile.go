@@ -39,6 +39,13 @@ type Profile struct {
 	AckDelay time.Duration
 	// AgentUpdateInterval is how often an idle viewer sends AgentUpdate.
 	AgentUpdateInterval time.Duration
+	// RegionTimeout is how long a viewer in world goes without hearing from its region before it
+	// gives the region up (SL: 100 s without a CompletePingCheck; node-metaverse: 120 s without
+	// one; LibreMetaverse: two 30 s ticks without any packet). 0 = never.
+	RegionTimeout time.Duration
+	// RegionTimeoutAnyPacket counts any packet from the region as a sign of life, not only
+	// CompletePingCheck (LibreMetaverse).
+	RegionTimeoutAnyPacket bool
 	// Text is what this viewer shows its user for each failure.
 	Text Messages
 }
@@ -49,6 +56,7 @@ type Messages struct {
 	CircuitFailed    string // UseCircuitCode was never acked
 	HandshakeFailed  string // no RegionHandshake after the ack
 	AgentWaitFailed  string // no AgentMovementComplete after CompleteAgentMovement
+	RegionLost       string // the region fell silent while the viewer was in world
 }
 
 // SLViewer is the Second Life viewer's profile (shared/docs/reference/protocol.md §4).
@@ -64,11 +72,13 @@ var SLViewer = Profile{
 	PingInterval:        5 * time.Second,
 	AckDelay:            100 * time.Millisecond,
 	AgentUpdateInterval: time.Second,
+	RegionTimeout:       100 * time.Second,
 	Text: Messages{
 		LoginUnreachable: MsgUnableToConnect,
 		CircuitFailed:    MsgTroubleConnecting,
 		HandshakeFailed:  MsgTroubleConnecting,
 		AgentWaitFailed:  MsgTroubleConnecting,
+		RegionLost:       MsgRegionTrouble,
 	},
 }
 
@@ -76,25 +86,28 @@ var SLViewer = Profile{
 // Simulator.ConnectAsync). It logs in over LLSD-XML in reality; here it speaks XML-RPC like the
 // others, which changes no timing.
 var LibreMetaverse = Profile{
-	Name:                "libremetaverse",
-	LoginTimeout:        60 * time.Second,
-	CircuitResend:       4 * time.Second,
-	CircuitRetries:      3,
-	CircuitAckWait:      60 * time.Second,
-	MovementDelay:       500 * time.Millisecond,
-	HandshakeWait:       60 * time.Second,
-	ResendTimeout:       4 * time.Second,
-	Retries:             3,
-	AgentWait:           60 * time.Second,
-	LogoutWait:          5 * time.Second,
-	PingInterval:        2200 * time.Millisecond,
-	AckDelay:            500 * time.Millisecond,
-	AgentUpdateInterval: 500 * time.Millisecond,
+	Name:                   "libremetaverse",
+	LoginTimeout:           60 * time.Second,
+	CircuitResend:          4 * time.Second,
+	CircuitRetries:         3,
+	CircuitAckWait:         60 * time.Second,
+	MovementDelay:          500 * time.Millisecond,
+	HandshakeWait:          60 * time.Second,
+	ResendTimeout:          4 * time.Second,
+	Retries:                3,
+	AgentWait:              60 * time.Second,
+	LogoutWait:             5 * time.Second,
+	PingInterval:           2200 * time.Millisecond,
+	AckDelay:               500 * time.Millisecond,
+	AgentUpdateInterval:    500 * time.Millisecond,
+	RegionTimeout:          60 * time.Second,
+	RegionTimeoutAnyPacket: true,
 	Text: Messages{
 		LoginUnreachable: "Unable to connect to simulator",
 		CircuitFailed:    "Unable to establish a UDP connection to the simulator",
 		HandshakeFailed:  "Giving up waiting for RegionHandshake",
 		AgentWaitFailed:  "Giving up waiting for RegionHandshake",
+		RegionLost:       "Network timeout for the current simulator, logging out",
 	},
 }
 
@@ -116,11 +129,13 @@ var NodeMetaverse = Profile{
 	PingInterval:        5 * time.Second,
 	AckDelay:            100 * time.Millisecond,
 	AgentUpdateInterval: time.Second,
+	RegionTimeout:       120 * time.Second,
 	Text: Messages{
 		LoginUnreachable: "connect ETIMEDOUT",
 		CircuitFailed:    "Timeout",
 		HandshakeFailed:  "Timeout waiting for message of type RegionHandshake",
 		AgentWaitFailed:  "Timeout waiting for message of type AgentMovementComplete",
+		RegionLost:       "Disconnected from the simulator",
 	},
 }
 
@@ -149,5 +164,7 @@ const (
 	MsgTroubleConnecting = "We're having trouble connecting. There may be a problem with your Internet connection or the grid. " +
 		"You can either check your Internet connection and try again in a few minutes, click Help to view the support site, " +
 		"or click Teleport to attempt to teleport home."
+	// MsgRegionTrouble is AgentLostConnection, shown when the region stops answering pings.
+	MsgRegionTrouble  = "This region may be experiencing trouble.  Please check your connection to the Internet."
 	MsgMalformedReply = "Viewer received malformed response from server. Please check your login server address."
 )

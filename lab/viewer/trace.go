@@ -39,6 +39,7 @@ const (
 	TraceRecv                          // a datagram arrived from the region
 	TraceStage                         // a stage was reached; Note: Stage.String()
 	TraceOutcome                       // the outcome was decided; Note: the outcome
+	TraceLost                          // the viewer gave its silent region up; Note: the message
 )
 
 // TraceEvent is one thing a viewer did or saw. Datagram events carry the

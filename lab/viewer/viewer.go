@@ -89,10 +89,12 @@ type Config struct {
 	LoginAddr netip.AddrPort
 	Start     string        // last, home or uri:Region&x&y&z
 	Stay      time.Duration // time in world before logging out; 0 = stay
-	Profile   Profile
-	Clock     circuit.Clock
-	Net       Network
-	Rand      *rand.Rand // the viewer's own stream (ping jitter)
+	// AgentUpdates is the AgentUpdate period in world; 0 = the profile's, < 0 = none.
+	AgentUpdates time.Duration
+	Profile      Profile
+	Clock        circuit.Clock
+	Net          Network
+	Rand         *rand.Rand // the viewer's own stream (ping jitter)
 	// Done is called once when the viewer has finished: failed, or logged out.
 	Done func(v *Viewer)
 	// Decided is called once when the outcome is known (in world, or failed).
@@ -115,6 +117,15 @@ type Result struct {
 	LocalUDP    netip.AddrPort
 	UCCSends    int // UseCircuitCode transmissions, first one included
 	LoggedOut   bool
+	// LoginError is the transport error that ended the login request ("" if the reply came).
+	LoginError string
+	// SimName is the region's name from RegionHandshake.
+	SimName string
+	// Lost is set when the viewer, once in world, gave its region up as silent (LostAt, and the
+	// message the user saw in LostMessage).
+	Lost        bool
+	LostAt      sim.Time
+	LostMessage string
 	Circuit     circuit.Stats
 }
 
@@ -134,6 +145,7 @@ type Viewer struct {
 	tick       sim.Timer // AgentUpdate
 	pingTimer  sim.Timer
 	pingID     uint8
+	lastHeard  sim.Time // the last sign of life from the region (see Profile.RegionTimeout)
 	decided    bool
 	done       bool
 	loggingOut bool
@@ -259,6 +271,9 @@ func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
 		return
 	}
 	v.timer.Stop()
+	if err != nil {
+		v.res.LoginError = err.Error()
+	}
 	switch {
 	case errors.Is(err, netem.ErrRefused):
 		v.fail(LoginPortClosed, v.cfg.Profile.Text.LoginUnreachable)
@@ -352,6 +367,9 @@ func (v *Viewer) onDatagram(from netip.AddrPort, b []byte) {
 		return // viewers drop datagrams from hosts they have no circuit with
 	}
 	v.traceDatagram(TraceRecv, b)
+	if v.cfg.Profile.RegionTimeoutAnyPacket {
+		v.lastHeard = v.now()
+	}
 	v.c.Receive(b)
 	if !v.acked && v.uccSeq != 0 && !v.c.Pending(v.uccSeq) && !v.decided {
 		v.acked = true
@@ -379,6 +397,10 @@ func (v *Viewer) deliver(p *lludp.Packet) {
 	case lludp.MsgRegionHandshake:
 		v.hsTimer.Stop()
 		v.reach(StageRegionHandshake)
+		var hs lludp.RegionHandshake
+		if v.res.SimName == "" && hs.DecodeBody(p.Body) == nil {
+			v.res.SimName = string(bytes.TrimRight(hs.SimName, "\x00"))
+		}
 		v.c.SendReliable(&lludp.RegionHandshakeReply{AgentID: v.reply.AgentID, SessionID: v.reply.SessionID, Flags: 0x7})
 		v.c.Send(v.agentUpdate())
 	case lludp.MsgAgentMovementComplete:
@@ -389,11 +411,16 @@ func (v *Viewer) deliver(p *lludp.Packet) {
 		v.timer.Stop()
 		v.status("Logged in")
 		v.decide(Success, "")
-		v.tick = v.cfg.Clock.After(v.cfg.Profile.AgentUpdateInterval, "viewer-agent-update", v.sendAgentUpdate)
+		if iv := v.updateInterval(); iv > 0 {
+			v.tick = v.cfg.Clock.After(iv, "viewer-agent-update", v.sendAgentUpdate)
+		}
+		v.lastHeard = v.now()
 		v.schedulePing()
 		if v.cfg.Stay > 0 {
 			v.timer = v.cfg.Clock.After(v.cfg.Stay, "viewer-logout", v.logout)
 		}
+	case lludp.MsgCompletePingCheck:
+		v.lastHeard = v.now()
 	case msgObjectUpdate:
 		v.reach(StageFirstObjectUpdate)
 	case lludp.MsgLogoutReply:
@@ -422,7 +449,14 @@ func (v *Viewer) sendAgentUpdate() {
 		return
 	}
 	v.c.Send(v.agentUpdate())
-	v.tick = v.cfg.Clock.After(v.cfg.Profile.AgentUpdateInterval, "viewer-agent-update", v.sendAgentUpdate)
+	v.tick = v.cfg.Clock.After(v.updateInterval(), "viewer-agent-update", v.sendAgentUpdate)
+}
+
+func (v *Viewer) updateInterval() time.Duration {
+	if v.cfg.AgentUpdates != 0 {
+		return max(v.cfg.AgentUpdates, 0)
+	}
+	return v.cfg.Profile.AgentUpdateInterval
 }
 
 func (v *Viewer) schedulePing() {
@@ -432,10 +466,23 @@ func (v *Viewer) schedulePing() {
 		if v.done {
 			return
 		}
+		if rt := v.cfg.Profile.RegionTimeout; rt > 0 && !v.loggingOut && v.now().Sub(v.lastHeard) > rt {
+			v.loseRegion()
+			return
+		}
 		v.pingID++
 		v.c.Send(&lludp.StartPingCheck{PingID: v.pingID, OldestUnacked: v.c.OldestUnacked()})
 		v.schedulePing()
 	})
+}
+
+// loseRegion gives up a region that has fallen silent while the viewer was in world: the user
+// sees the profile's message and the viewer closes the circuit without a logout.
+func (v *Viewer) loseRegion() {
+	v.res.Lost, v.res.LostAt, v.res.LostMessage = true, v.now(), v.cfg.Profile.Text.RegionLost
+	v.status(v.cfg.Profile.Text.RegionLost)
+	v.traceNote(TraceLost, v.res.LostMessage)
+	v.finish()
 }
 
 // Logout sends LogoutRequest and quits on LogoutReply or after the profile's logout wait.
