@@ -103,14 +103,38 @@ func (w *world) buildNetwork() error {
 		}
 	}
 	for _, h := range w.sc.Hosts {
-		addr, err := parseAddr("hosts."+h.Name+".address", h.Address)
-		if err != nil {
-			return err
+		ifaces := h.Interfaces
+		if len(ifaces) == 0 {
+			ifaces = []scenarios.Interface{{Network: h.Network, Address: h.Address}}
 		}
-		w.used[addr] = true
-		host, err := w.net.AddHost(h.Name, w.segs[h.Network], addr)
-		if err != nil {
-			return fmt.Errorf("hosts.%s: %w", h.Name, err)
+		var host *netem.Host
+		for i, f := range ifaces {
+			addr, err := parseAddr(fmt.Sprintf("hosts.%s.interfaces[%d].address", h.Name, i), f.Address)
+			if err != nil {
+				return err
+			}
+			seg := w.segs[f.Network]
+			if seg == nil {
+				return fmt.Errorf("hosts.%s: no network %q", h.Name, f.Network)
+			}
+			w.used[addr] = true
+			if i == 0 {
+				host, err = w.net.AddHost(h.Name, seg, addr)
+			} else {
+				err = host.AddInterface(seg, addr)
+			}
+			if err != nil {
+				return fmt.Errorf("hosts.%s: %w", h.Name, err)
+			}
+		}
+		for i, r := range h.Routes {
+			pfx, err := netip.ParsePrefix(r.To)
+			if err != nil {
+				return fmt.Errorf("hosts.%s.routes[%d].to: %w", h.Name, i, err)
+			}
+			if err := host.AddRoute(pfx, w.segs[r.Network]); err != nil {
+				return fmt.Errorf("hosts.%s.routes[%d]: %w", h.Name, i, err)
+			}
 		}
 		for i, r := range h.Firewall {
 			rule, err := firewallRule(r)
@@ -127,8 +151,22 @@ func (w *world) buildNetwork() error {
 	if w.sc.TCP.SYNSchedule == "linear" {
 		w.net.SetSYNSchedule(netem.SYNLinear)
 	}
-	if d := w.sc.DNS; len(d.Records) > 0 || d.Delay > 0 || d.Unreachable {
+	if d := w.sc.DNS; len(d.Records) > 0 || d.Delay > 0 || d.Unreachable || d.Resolver != nil {
 		res := w.net.DNS()
+		if r := d.Resolver; r != nil {
+			a, err := parseAddr("dns.resolver.address", r.Address)
+			if err != nil {
+				return err
+			}
+			if err := res.Place(w.segs[r.Network], a); err != nil {
+				return fmt.Errorf("dns.resolver: %w", err)
+			}
+			w.used[a] = true
+		} else if err := res.PlaceDefault(); err != nil {
+			return fmt.Errorf("dns: %w", err)
+		} else {
+			w.used[res.Addr().Addr()] = true
+		}
 		for i, rec := range d.Records {
 			a, err := parseAddr(fmt.Sprintf("dns.records[%d].address", i), rec.Address)
 			if err != nil {
@@ -356,6 +394,9 @@ func (w *world) scheduleTimeline() error {
 // timelineAction resolves one timeline entry into the change it makes and its description. The
 // change returns a note when it had nothing to do.
 func (w *world) timelineAction(e scenarios.Event) (func() string, string, error) {
+	if act, what, ok, err := w.gridAction(e); ok { // send_udp, restart_region (faults.go)
+		return act, what, err
+	}
 	host := func(name string) (*netem.Host, error) {
 		if h := w.hosts[name]; h != nil {
 			return h, nil
@@ -525,9 +566,10 @@ func describeLink(p netem.LinkParams) string {
 	return strings.Join(parts, ", ")
 }
 
-// startCapture begins writing a packet capture of the run to path (pcap, LINKTYPE_RAW, virtual
-// nanosecond timestamps; one record per packet per segment it enters) and the drops to
-// path.drops.txt, keyed by the frame number of the dropped packet's last record.
+// startCapture begins writing a packet capture of the run to path (pcapng: one interface per
+// network, LINKTYPE_RAW, virtual nanosecond timestamps; one record per packet per network it
+// enters; dropped packets' records carry the drop, translated ones the NAT, as comments) and the
+// drops to path.drops.txt, keyed by the frame number of the dropped packet's last record.
 func (w *world) startCapture(path string) error {
 	pf, err := os.Create(path)
 	if err != nil {

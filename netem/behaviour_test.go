@@ -435,7 +435,7 @@ func TestPcapReadsBackWithTshark(t *testing.T) {
 	require.NoError(t, w.n.StopCapture())
 	drops, err := os.ReadFile(path + ".drops.txt")
 	require.NoError(t, err)
-	assert.Contains(t, string(drops), "\t0.011s udp 203.0.113.10:5000 > 198.51.100.5:9001 dropped at srv: firewall (reject-9001)")
+	assert.Contains(t, string(drops), "5\t0.011s udp 203.0.113.10:5000 > 198.51.100.5:9001 dropped at srv: firewall (reject-9001)")
 
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
@@ -452,4 +452,23 @@ func TestPcapReadsBackWithTshark(t *testing.T) {
 	assert.Contains(t, text, "TCP")
 	assert.NotContains(t, text, "checksum", "no bad checksums")
 	assert.NotContains(t, strings.ToLower(text), "malformed")
+
+	// pcapng: the dropped datagram's record carries the drop as a comment, records after a NAT
+	// say what it translated, and every record names the segment it was seen on.
+	out, err = exec.Command(tshark, "-r", path, "-Y", "frame.comment", "-T", "fields", "-e", "frame.number",
+		"-e", "frame.interface_name", "-e", "udp.dstport", "-e", "frame.comment").Output()
+	require.NoError(t, err, string(out))
+	t.Logf("commented frames:\n%s", out)
+	var dropped []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if strings.Contains(line, "dropped") {
+			dropped = append(dropped, line)
+		}
+	}
+	assert.Equal(t, []string{"5\tinternet\t9001\tNAT home-router: source 192.168.1.2:5000 → 203.0.113.10:5000; dropped: firewall (rule reject-9001) at srv"},
+		dropped, "one frame is dropped: the datagram to 9001 on the internet, after NAT, by the reject rule")
+	assert.Contains(t, string(out), "4\tinternet\t9000\tNAT home-router: source 192.168.1.2:5000 → 203.0.113.10:5000\n",
+		"the delivered datagram's record after the NAT says what the NAT did")
+	assert.Contains(t, string(out), "\thome\t\tNAT home-router: destination 203.0.113.10:32768 → 192.168.1.2:32768\n",
+		"and so does the SYN-ACK's on its way back in")
 }

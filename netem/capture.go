@@ -33,6 +33,28 @@ type Captured struct {
 	// ICMP port unreachable: the datagram it answers.
 	InnerProto         Proto
 	InnerSrc, InnerDst netip.AddrPort
+	// Note says what happened to the packet just before, e.g. "NAT home-router: source
+	// 192.168.1.2:5000 → 203.0.113.10:5000" (pcapng writes it as the record's comment).
+	Note string
+}
+
+// NoteNotSent is the Note of a record for a packet its sender dropped (egress firewall, host
+// down): it never was on the wire, but the capture shows it where it would have been.
+const NoteNotSent = "not on the wire: dropped by its sender"
+
+// natNote describes p's last translation.
+func natNote(p *packet) string {
+	s := "NAT " + p.natR.name + ":"
+	if p.natSrc.IsValid() {
+		s += " source " + p.natSrc.String() + " → " + p.src.String()
+	}
+	if p.natDst.IsValid() {
+		if p.natSrc.IsValid() {
+			s += ","
+		}
+		s += " destination " + p.natDst.String() + " → " + p.dst.String()
+	}
+	return s
 }
 
 // SetCapture registers f to see every packet entering a segment (nil stops capturing). f returns
@@ -224,27 +246,218 @@ func finish(sum uint32) uint16 {
 	return ^uint16(sum)
 }
 
+// PcapngWriter writes a pcapng file (one Section Header Block; one Interface Description Block
+// per segment, named after it, LINKTYPE_RAW with nanosecond timestamps; one Enhanced Packet Block
+// per packet entering a segment, with the headers PcapWriter synthesizes). A packet's record is
+// held back until its fate on that segment is known, so that a dropped packet's record carries
+// the drop as an opt_comment (tshark's frame.comment), e.g. "dropped: firewall (rule block-udp)
+// at srv". Records are written in frame order; Flush writes the ones still in flight.
+type PcapngWriter struct {
+	w       *bufio.Writer
+	ifaces  map[string]uint32
+	pending []ngRecord // frames base, base+1, ... not yet written
+	base    uint64
+	frames  uint64
+	free    [][]byte
+	pw      PcapWriter // header synthesis
+	err     error
+}
+
+type ngRecord struct {
+	iface   uint32
+	at      sim.Time
+	data    []byte
+	comment string
+	done    bool
+}
+
+// pcapng block types and options.
+const (
+	ngSHB         = 0x0a0d0d0a
+	ngIDB         = 1
+	ngEPB         = 6
+	ngOptEnd      = 0
+	ngOptComment  = 1
+	ngOptIfName   = 2
+	ngOptIfDescr  = 3
+	ngOptTSResol  = 9
+	ngOptShbAppl  = 4
+	ngByteOrderMk = 0x1a2b3c4d
+)
+
+// NewPcapngWriter writes the section header to w and returns the writer.
+func NewPcapngWriter(w io.Writer) (*PcapngWriter, error) {
+	pw := &PcapngWriter{w: bufio.NewWriterSize(w, 1<<16), ifaces: map[string]uint32{}, base: 1}
+	body := binary.LittleEndian.AppendUint32(nil, ngByteOrderMk)
+	body = binary.LittleEndian.AppendUint16(body, 1)
+	body = binary.LittleEndian.AppendUint16(body, 0)
+	body = binary.LittleEndian.AppendUint64(body, ^uint64(0)) // section length unknown
+	body = appendNgOpt(body, ngOptShbAppl, "gridlab netem (virtual time)")
+	body = appendNgOpt(body, ngOptEnd, "")
+	pw.block(ngSHB, body)
+	if err := pw.w.Flush(); err != nil {
+		return nil, fmt.Errorf("pcapng header: %w", err)
+	}
+	return pw, nil
+}
+
+func appendNgOpt(b []byte, code uint16, v string) []byte {
+	b = binary.LittleEndian.AppendUint16(b, code)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
+	b = append(b, v...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// block writes one block: type, total length, body (padded), total length.
+func (pw *PcapngWriter) block(typ uint32, body []byte) {
+	if pw.err != nil {
+		return
+	}
+	var h [8]byte
+	total := uint32(12 + len(body))
+	binary.LittleEndian.PutUint32(h[0:], typ)
+	binary.LittleEndian.PutUint32(h[4:], total)
+	if _, err := pw.w.Write(h[:]); err != nil {
+		pw.err = err
+		return
+	}
+	if _, err := pw.w.Write(body); err != nil {
+		pw.err = err
+		return
+	}
+	if _, err := pw.w.Write(h[4:8]); err != nil {
+		pw.err = err
+	}
+}
+
+// Frames returns the number of records written or pending.
+func (pw *PcapngWriter) Frames() uint64 { return pw.frames }
+
+// Write adds one packet and returns its frame number (1-based, as Wireshark numbers frames).
+func (pw *PcapngWriter) Write(c *Captured) uint64 {
+	id, ok := pw.ifaces[c.Segment]
+	if !ok {
+		id = uint32(len(pw.ifaces))
+		pw.ifaces[c.Segment] = id
+		body := binary.LittleEndian.AppendUint16(nil, LinktypeRaw)
+		body = binary.LittleEndian.AppendUint16(body, 0)
+		body = binary.LittleEndian.AppendUint32(body, 0) // no snap length limit
+		body = appendNgOpt(body, ngOptIfName, c.Segment)
+		body = appendNgOpt(body, ngOptTSResol, "\x09") // 10^-9 s
+		body = appendNgOpt(body, ngOptEnd, "")
+		pw.block(ngIDB, body)
+	}
+	var data []byte
+	if k := len(pw.free); k > 0 {
+		data, pw.free = pw.free[k-1][:0], pw.free[:k-1]
+	}
+	pw.pending = append(pw.pending, ngRecord{iface: id, at: c.At, data: pw.pw.appendPacket(data, c), comment: c.Note})
+	pw.frames++
+	return pw.frames
+}
+
+// Annotate attaches a comment to a frame not yet written and marks it done.
+func (pw *PcapngWriter) Annotate(frame uint64, comment string) {
+	if frame < pw.base || frame >= pw.base+uint64(len(pw.pending)) {
+		return
+	}
+	r := &pw.pending[frame-pw.base]
+	if r.comment != "" {
+		r.comment += "; "
+	}
+	r.comment += comment
+	r.done = true
+	pw.drain(false)
+}
+
+// Resolve marks a frame done (its packet left the segment); done frames are written in order.
+func (pw *PcapngWriter) Resolve(frame uint64) {
+	if frame < pw.base || frame >= pw.base+uint64(len(pw.pending)) {
+		return
+	}
+	pw.pending[frame-pw.base].done = true
+	pw.drain(false)
+}
+
+// drain writes the done records at the front (all of them when all is true).
+func (pw *PcapngWriter) drain(all bool) {
+	k := 0
+	for k < len(pw.pending) && (all || pw.pending[k].done) {
+		r := &pw.pending[k]
+		body := make([]byte, 0, 20+len(r.data)+len(r.comment)+16)
+		ns := uint64(r.at)
+		body = binary.LittleEndian.AppendUint32(body, r.iface)
+		body = binary.LittleEndian.AppendUint32(body, uint32(ns>>32))
+		body = binary.LittleEndian.AppendUint32(body, uint32(ns))
+		body = binary.LittleEndian.AppendUint32(body, uint32(len(r.data)))
+		body = binary.LittleEndian.AppendUint32(body, uint32(len(r.data)))
+		body = append(body, r.data...)
+		for len(body)%4 != 0 {
+			body = append(body, 0)
+		}
+		if r.comment != "" {
+			body = appendNgOpt(body, ngOptComment, r.comment)
+			body = appendNgOpt(body, ngOptEnd, "")
+		}
+		pw.block(ngEPB, body)
+		pw.free = append(pw.free, r.data)
+		*r = ngRecord{}
+		k++
+	}
+	if k > 0 {
+		n := copy(pw.pending, pw.pending[k:])
+		pw.pending = pw.pending[:n]
+		pw.base += uint64(k)
+	}
+}
+
+// Flush writes every record, pending ones included, and returns the first error.
+func (pw *PcapngWriter) Flush() error {
+	pw.drain(true)
+	if pw.err != nil {
+		return fmt.Errorf("pcapng: %w", pw.err)
+	}
+	if err := pw.w.Flush(); err != nil {
+		return fmt.Errorf("pcapng: %w", err)
+	}
+	return nil
+}
+
 // netCapture is a capture started with StartCapture.
 type netCapture struct {
 	pcap, drops io.WriteCloser
-	pw          *PcapWriter
+	pw          *PcapngWriter
 	dw          *bufio.Writer
 }
 
-// StartCapture writes every packet entering a segment to pcap (see PcapWriter) and every drop
-// to drops, one line each: the frame number of the dropped packet's last record ("-" when it
-// was dropped before entering any segment), the virtual time and the drop. StopCapture flushes
-// and closes both.
+// dropComment is the pcapng comment of a dropped packet's record.
+func dropComment(d Drop) string {
+	s := "dropped: " + string(d.Reason)
+	if d.Rule != "" {
+		s += " (rule " + d.Rule + ")"
+	}
+	return s + " at " + d.Where
+}
+
+// StartCapture writes every packet entering a segment to pcap as pcapng (see PcapngWriter; the
+// record of a packet dropped on that segment or at the node it reached carries the drop as a
+// comment; a packet its sender dropped, by an egress rule or being down, gets a record on the
+// segment it was routed to with NoteNotSent and the drop) and every drop to drops, one line
+// each: the frame number of the dropped packet's last record ("-" when it has none, e.g. a local
+// error), the virtual time and the drop. StopCapture flushes and closes both.
 func (n *Network) StartCapture(pcap, drops io.WriteCloser) error {
 	if n.cap != nil {
 		return fmt.Errorf("netem: a capture is already running")
 	}
-	pw, err := NewPcapWriter(pcap)
+	pw, err := NewPcapngWriter(pcap)
 	if err != nil {
 		return err
 	}
 	c := &netCapture{pcap: pcap, drops: drops, pw: pw, dw: bufio.NewWriter(drops)}
-	fmt.Fprintf(c.dw, "# drops: frame (pcap record of the packet's last segment, - if none), virtual time, what\n")
+	fmt.Fprintf(c.dw, "# drops: frame (capture record of the packet's last segment, - if none), virtual time, what\n")
 	n.cap = c
 	n.SetCapture(pw.Write)
 	n.OnDrop(func(d Drop) {
@@ -254,6 +467,7 @@ func (n *Network) StartCapture(pcap, drops io.WriteCloser) error {
 		frame := "-"
 		if d.Frame > 0 {
 			frame = fmt.Sprint(d.Frame)
+			pw.Annotate(d.Frame, dropComment(d))
 		}
 		fmt.Fprintf(c.dw, "%s\t%s\n", frame, d)
 	})

@@ -9,7 +9,14 @@
 //     anything else goes to the segment's Router (its default gateway) and on to the router's Outside
 //     segment. On a segment, a router's OutsideAddr is handled by that router, a host's address is
 //     delivered to the host, and a non-NAT router also routes its Inside prefix; anything else is
-//     dropped with DropNoHost. No gateway and an off-prefix destination is DropNoRoute.
+//     dropped with DropNoHost. No gateway and an off-prefix destination is DropNoRoute. netem
+//     carries IPv4 only (a packet to anything else is DropNoRoute).
+//   - Hosts with several interfaces (AddInterface: another segment, or a second address on the
+//     same one) and a route table (AddRoute): the most specific prefix among the routes and the
+//     interfaces' own prefixes picks the outgoing interface, the primary interface is the default
+//     route, and the source address is the chosen interface's (Linux's behaviour for an unbound
+//     socket, which makes asymmetric routing reproducible). A packet to any address of a host is
+//     delivered whichever interface it arrives on; sockets are bound to all addresses.
 //   - Impairments per segment traversal and direction (LinkParams; Up = towards the segment's
 //     gateway, Down = the rest), in tc netem's order: MTU (DropMTU), loss (Bernoulli with
 //     correlation, Gilbert-Elliott, 4-state; DropLoss), duplication, corruption (one flipped bit:
@@ -35,8 +42,12 @@
 //     timeouts. A packet's path is: egress firewall → NAT → segment → NAT → ingress firewall → socket.
 //   - Faults: Host.SetDown (DropHostDown both ways; sockets live on), Network.Partition / Heal
 //     (DropPartition), FlushNAT, SetParams / SetDirParams at any virtual time.
-//   - DNS as a resolver model (Resolver, Host.Resolve): records, NXDOMAIN, answer delay, an
-//     unreachable resolver timing out after 10 s, with Go's *net.DNSError values.
+//   - DNS as packets: the Resolver is a host ("dns-resolver", UDP port 53, by default 192.0.2.53 on
+//     the top segment) answering RFC 1035 queries from its records after a delay; Host.Resolve is
+//     a stub resolver sending real queries (seeded IDs, stream "netem/dns/<host>") with glibc's
+//     defaults (5 s per attempt, 2 attempts), so loss, firewalls, NAT and partitions break DNS
+//     with drops that carry their reasons. NXDOMAIN, a slow and an unreachable (down) resolver,
+//     with Go's *net.DNSError values.
 //   - A TCP model at the level that decides login outcomes: three-way handshake with Linux's SYN
 //     retransmission schedule (classic by default: 1 s doubling, 6 retries, ETIMEDOUT at 127 s;
 //     SetSYNSchedule(SYNLinear) for Linux >= 6.5's 131 s) and tcp_synack_retries 5, RST for a
@@ -48,16 +59,17 @@
 //   - Observability: every drop is a Drop with a Reason (and the firewall rule, and the capture
 //     frame), delivered to OnDrop observers, counted in Counters and mixed into the trace hash;
 //     every delivered datagram and every byte handed to a TCP handler is traced with its
-//     endpoints. StartCapture writes a pcap (LINKTYPE_RAW, nanosecond virtual timestamps,
-//     synthesized IPv4/UDP/TCP/ICMP headers, one record per segment a packet enters, so before
-//     and after NAT) and a drop list keyed by frame number.
+//     endpoints. StartCapture writes a pcapng (one interface per segment, LINKTYPE_RAW, nanosecond
+//     virtual timestamps, synthesized IPv4/UDP/TCP/ICMP headers, one record per segment a packet
+//     enters, so before and after NAT; a dropped packet's record carries the reason and rule as
+//     a comment, tshark's frame.comment) and a drop list keyed by frame number.
 //
 // Determinism: netem never reads the clock, never starts goroutines and never iterates a map where
 // the order could be observed. Every event it schedules has a constant label ("netem/arrive",
 // "netem/tcp/rto", ...). Two runs with the same topology, traffic and seed produce the same trace.
 //
-// Deferred: DNS as real packets (the resolver is modelled as a whole), ICMP for closed UDP ports
-// (only reject rules answer), PMTU discovery (an oversized TCP segment is dropped, a black hole),
-// a rebooting host (down keeps its sockets), hosts with several interfaces, TCP flow and
-// congestion control, keepalive, simultaneous open, pcapng with per-segment interfaces.
+// Deferred: ICMP for closed UDP ports (only reject rules answer), PMTU discovery (an oversized
+// TCP segment is dropped, a black hole), a rebooting host (down keeps its sockets), IPv6, DNS
+// over TCP and AAAA records, several name servers, TCP flow and congestion control, keepalive,
+// simultaneous open, routes through a gateway other than a segment's own router.
 package netem

@@ -76,12 +76,6 @@ const (
 	CTTCPClose         = 10 * time.Second  // after a RST
 )
 
-type ctKey struct {
-	proto  Proto
-	local  uint16
-	remote netip.AddrPort
-}
-
 type ctEntry struct {
 	expires       sim.Time
 	out           bool // the host opened the flow
@@ -133,20 +127,33 @@ func (h *Host) RuleHits(name string) uint64 {
 // answered), TCP flows by state. Switching it off forgets every flow.
 func (h *Host) SetConntrack(on bool) {
 	h.conntrack = on
-	h.ct = nil
+	h.ct = [2]map[uint64]*ctEntry{}
 	if on {
-		h.ct = map[ctKey]ctEntry{}
+		h.ct = [2]map[uint64]*ctEntry{{}, {}}
 		h.ctPruneAt = minPruneSize
 	}
+}
+
+// ctTable returns the conntrack table of a protocol (nil for protocols not tracked).
+func (h *Host) ctTable(proto Proto) map[uint64]*ctEntry {
+	switch proto {
+	case UDP:
+		return h.ct[0]
+	case TCP:
+		return h.ct[1]
+	}
+	return nil
 }
 
 // ConntrackFlows returns the number of live tracked flows.
 func (h *Host) ConntrackFlows() int {
 	now := h.n.s.Now()
 	k := 0
-	for _, e := range h.ct {
-		if e.expires > now {
-			k++
+	for _, t := range h.ct {
+		for _, e := range t {
+			if e.expires > now {
+				k++
+			}
 		}
 	}
 	return k
@@ -176,7 +183,7 @@ func (h *Host) match(dir Direction, proto Proto, remote netip.AddrPort, local ui
 // egressAllowed runs the egress firewall on a packet h sends; it drops p and reports false when
 // a rule denies or rejects it.
 func (h *Host) egressAllowed(p *packet) bool {
-	if h.conntrack && h.ctPass(p, ctKey{p.proto, p.src.Port(), p.dst}, true) {
+	if h.conntrack && h.ctPass(p, p.proto, ctKey(p.src.Port(), p.dst), true) {
 		return true
 	}
 	if len(h.rules) > 0 {
@@ -189,7 +196,7 @@ func (h *Host) egressAllowed(p *packet) bool {
 		}
 	}
 	if h.conntrack {
-		h.ctNew(p, ctKey{p.proto, p.src.Port(), p.dst}, true)
+		h.ctNew(p, ctKey(p.src.Port(), p.dst), true)
 	}
 	return true
 }
@@ -197,11 +204,11 @@ func (h *Host) egressAllowed(p *packet) bool {
 // ingressAllowed runs the ingress firewall on a packet arriving at h.
 func (h *Host) ingressAllowed(p *packet) bool {
 	if h.conntrack {
-		k := ctKey{p.proto, p.dst.Port(), p.src}
+		proto, k := p.proto, ctKey(p.dst.Port(), p.src)
 		if p.proto == ICMP {
-			k = ctKey{p.iproto, p.isrc.Port(), p.idst} // RELATED: an error about a tracked flow
+			proto, k = p.iproto, ctKey(p.isrc.Port(), p.idst) // RELATED: an error about a tracked flow
 		}
-		if h.ctPass(p, k, false) {
+		if h.ctPass(p, proto, k, false) {
 			return true
 		}
 	}
@@ -215,20 +222,22 @@ func (h *Host) ingressAllowed(p *packet) bool {
 		}
 	}
 	if h.conntrack {
-		h.ctNew(p, ctKey{p.proto, p.dst.Port(), p.src}, false)
+		h.ctNew(p, ctKey(p.dst.Port(), p.src), false)
 	}
 	return true
 }
 
 // ctPass reports whether p belongs to a live tracked flow, updating the flow's state.
-func (h *Host) ctPass(p *packet, k ctKey, out bool) bool {
-	e, ok := h.ct[k]
-	if !ok {
+// proto is the flow's protocol (that of the packet an ICMP error quotes).
+func (h *Host) ctPass(p *packet, proto Proto, k uint64, out bool) bool {
+	t := h.ctTable(proto)
+	e := t[k]
+	if e == nil {
 		return false
 	}
 	now := h.n.s.Now()
 	if e.expires <= now {
-		delete(h.ct, k)
+		delete(t, k)
 		return false
 	}
 	if p.proto == ICMP {
@@ -237,27 +246,31 @@ func (h *Host) ctPass(p *packet, k ctKey, out bool) bool {
 	if out != e.out {
 		e.replied = true
 	}
-	e.expires = now.Add(ctTimeout(p, &e, out))
-	h.ct[k] = e
+	e.expires = now.Add(ctTimeout(p, e, out))
 	return true
 }
 
 // ctNew starts tracking the flow of an allowed packet (not for RSTs and ICMP errors).
-func (h *Host) ctNew(p *packet, k ctKey, out bool) {
-	if p.proto == ICMP || (p.proto == TCP && p.flags&flagRST != 0) {
+func (h *Host) ctNew(p *packet, k uint64, out bool) {
+	t := h.ctTable(p.proto)
+	if t == nil || (p.proto == TCP && p.flags&flagRST != 0) {
 		return
 	}
 	now := h.n.s.Now()
-	e := ctEntry{out: out}
-	e.expires = now.Add(ctTimeout(p, &e, out))
-	h.ct[k] = e
-	if len(h.ct) > h.ctPruneAt {
-		for key, v := range h.ct { // deleting expired entries: order does not matter
+	e := t[k]
+	if e == nil {
+		e = &ctEntry{}
+		t[k] = e
+	}
+	*e = ctEntry{out: out}
+	e.expires = now.Add(ctTimeout(p, e, out))
+	if len(t) > h.ctPruneAt {
+		for key, v := range t { // deleting expired entries: order does not matter
 			if v.expires <= now {
-				delete(h.ct, key)
+				delete(t, key)
 			}
 		}
-		h.ctPruneAt = max(minPruneSize, 2*len(h.ct))
+		h.ctPruneAt = max(minPruneSize, 2*len(t))
 	}
 }
 
@@ -293,15 +306,20 @@ func (h *Host) refuse(p *packet, e *ruleEntry, dir Direction) {
 	n := h.n
 	n.fwHits[e.counter]++
 	if e.Action == Reject {
-		if q := n.errorFor(p, h.addr); q != nil {
+		from := h.addr
+		if dir == In {
+			from = p.dst.Addr() // the address the refused packet was sent to
+		}
+		if q := n.errorFor(p, from); q != nil {
 			n.stats.fwRejects++
 			if dir == Out {
 				// The host's own stack hears the error at once (a local REJECT).
 				q.local, q.kind, q.host = true, toHost, h
 				n.s.At(n.s.Now(), labelLocalError, q.arrive)
 			} else {
-				q.origin = h.seg
-				n.forward(q, h.seg) // generated by the firewall itself: not subject to egress rules
+				seg := h.route(q.dst.Addr()).Segment
+				q.origin = seg
+				n.forward(q, seg) // generated by the firewall itself: not subject to egress rules
 			}
 		}
 	}
@@ -355,7 +373,7 @@ func (n *Network) rstFor(p *packet) *packet {
 // icmpInput hands an ICMP error to the UDP socket it is about. It releases p.
 func (h *Host) icmpInput(p *packet) {
 	n := h.n
-	c := h.udp[p.isrc.Port()]
+	c := h.udp[uint32(p.isrc.Port())]
 	if p.iproto != UDP || c == nil {
 		n.drop(p, DropNoListener, h.name, "")
 		return

@@ -3,6 +3,7 @@ package netem
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"syscall"
 )
@@ -35,20 +36,27 @@ var (
 	ErrPortUnreachable = newNetError("recvfrom: connection refused", syscall.ECONNREFUSED, false)
 )
 
-// Host is a machine with one address on one segment.
+// Host is a machine with one or more interfaces, each an address on a segment. The first
+// interface (given to AddHost) is the primary one: Addr and Segment return it, and the default
+// route leaves through it. A packet to any of the host's addresses is delivered to the host
+// whichever interface it arrives on (Linux's weak host model); sockets are bound to all addresses.
 type Host struct {
-	n     *Network
-	name  string
-	seg   *Segment
-	addr  netip.Addr
-	rules []ruleEntry
-	down  bool
+	n      *Network
+	name   string
+	seg    *Segment // the primary interface's segment
+	addr   netip.Addr
+	ifaces []Interface
+	routes []Route
+	rules  []ruleEntry
+	down   bool
+
+	dnsRand *rand.Rand // DNS query IDs, stream "netem/dns/<host>"
 
 	conntrack bool
-	ct        map[ctKey]ctEntry
+	ct        [2]map[uint64]*ctEntry // UDP and TCP flows by ctKey
 	ctPruneAt int
 
-	udp     map[uint16]*UDPConn
+	udp     map[uint32]*UDPConn // by port (a 4-byte key takes the map fast path)
 	nextUDP uint16
 
 	listeners map[uint16]*TCPListener
@@ -77,26 +85,136 @@ func (n *Network) AddHost(name string, seg *Segment, addr netip.Addr) (*Host, er
 		return nil, fmt.Errorf("netem: host %q: address %s already in use on segment %s", name, addr, seg.name)
 	}
 	h := &Host{
-		n: n, name: name, seg: seg, addr: addr,
-		udp: map[uint16]*UDPConn{}, nextUDP: ephemeralLo,
+		n: n, name: name, seg: seg, addr: addr, ifaces: []Interface{{seg, addr}},
+		udp: map[uint32]*UDPConn{}, nextUDP: ephemeralLo,
 		listeners: map[uint16]*TCPListener{}, conns: map[connKey]*TCPConn{},
 		tcpPorts: map[uint16]int{}, nextTCP: ephemeralLo,
 	}
 	n.nodeNames[name] = true
 	n.hosts = append(n.hosts, h)
 	n.hostByName[name] = h
-	seg.hosts[addr] = h
+	seg.addNode(addr, h, nil)
 	return h, nil
 }
 
 // Name returns the host's name.
 func (h *Host) Name() string { return h.name }
 
-// Addr returns the host's address.
+// Addr returns the host's primary address (that of its first interface).
 func (h *Host) Addr() netip.Addr { return h.addr }
 
-// Segment returns the segment the host is on.
+// Segment returns the segment of the host's primary interface.
 func (h *Host) Segment() *Segment { return h.seg }
+
+// Interface is one of a host's addresses on a segment. Two interfaces may share a segment (two
+// addresses on one LAN).
+type Interface struct {
+	Segment *Segment
+	Addr    netip.Addr
+}
+
+// Route sends packets for Prefix out of the host's interface on Segment: directly when the
+// destination is inside Segment's prefix, else to Segment's gateway router.
+type Route struct {
+	Prefix  netip.Prefix
+	Segment *Segment
+}
+
+// AddInterface gives the host another address, on seg. It fails when addr is outside seg's
+// prefix or already used on seg (by this host or another node).
+func (h *Host) AddInterface(seg *Segment, addr netip.Addr) error {
+	if seg == nil || seg.n != h.n {
+		return fmt.Errorf("netem: host %q: interface: no segment", h.name)
+	}
+	if !addr.IsValid() || !seg.prefix.Contains(addr) {
+		return fmt.Errorf("netem: host %q: address %s is outside segment %s (%s)", h.name, addr, seg.name, seg.prefix)
+	}
+	if !seg.addrFree(addr) {
+		return fmt.Errorf("netem: host %q: address %s already in use on segment %s", h.name, addr, seg.name)
+	}
+	h.ifaces = append(h.ifaces, Interface{seg, addr})
+	seg.addNode(addr, h, nil)
+	return nil
+}
+
+// Interfaces returns the host's interfaces, the primary one first.
+func (h *Host) Interfaces() []Interface { return append([]Interface(nil), h.ifaces...) }
+
+// Addrs returns the host's addresses, the primary one first.
+func (h *Host) Addrs() []netip.Addr {
+	out := make([]netip.Addr, len(h.ifaces))
+	for i, f := range h.ifaces {
+		out[i] = f.Addr
+	}
+	return out
+}
+
+// HasAddr reports whether a is one of the host's addresses.
+func (h *Host) HasAddr(a netip.Addr) bool {
+	for _, f := range h.ifaces {
+		if f.Addr == a {
+			return true
+		}
+	}
+	return false
+}
+
+// AddRoute adds a route for prefix (masked) through the host's interface on seg. Routing picks
+// the most specific prefix among the routes and the interfaces' own prefixes (a route wins a tie
+// with an interface's prefix, an earlier route a tie with a later one); with no match, packets
+// leave through the primary interface (the default route). It fails when the host has no
+// interface on seg or the prefix is invalid.
+func (h *Host) AddRoute(prefix netip.Prefix, seg *Segment) error {
+	if !prefix.IsValid() {
+		return fmt.Errorf("netem: host %q: route: invalid prefix", h.name)
+	}
+	if seg == nil || h.ifaceOn(seg) < 0 {
+		name := "<nil>"
+		if seg != nil {
+			name = seg.name
+		}
+		return fmt.Errorf("netem: host %q: route %s: the host has no interface on segment %s", h.name, prefix, name)
+	}
+	h.routes = append(h.routes, Route{prefix.Masked(), seg})
+	return nil
+}
+
+// Routes returns the host's routes in the order added (not the interfaces' own prefixes).
+func (h *Host) Routes() []Route { return append([]Route(nil), h.routes...) }
+
+func (h *Host) ifaceOn(seg *Segment) int {
+	for i, f := range h.ifaces {
+		if f.Segment == seg {
+			return i
+		}
+	}
+	return -1
+}
+
+// route returns the interface a packet to dst leaves through.
+func (h *Host) route(dst netip.Addr) *Interface {
+	if len(h.ifaces) == 1 && len(h.routes) == 0 {
+		return &h.ifaces[0]
+	}
+	best, bits := &h.ifaces[0], -1
+	for i := range h.routes {
+		r := &h.routes[i]
+		if r.Prefix.Bits() > bits && r.Prefix.Contains(dst) {
+			best, bits = &h.ifaces[h.ifaceOn(r.Segment)], r.Prefix.Bits()
+		}
+	}
+	for i := range h.ifaces {
+		f := &h.ifaces[i]
+		if b := f.Segment.prefix.Bits(); b > bits && f.Segment.prefix.Contains(dst) {
+			best, bits = f, b
+		}
+	}
+	return best
+}
+
+// SourceFor returns the source address the host uses to reach dst: the address of the interface
+// its route table picks.
+func (h *Host) SourceFor(dst netip.Addr) netip.Addr { return h.route(dst).Addr }
 
 // Network returns the network the host belongs to.
 func (h *Host) Network() *Network { return h.n }
@@ -140,19 +258,19 @@ func (c *UDPConn) SetErrorHandler(f func(to netip.AddrPort, err error)) { c.onEr
 // the call. It fails with ErrAddrInUse when the port is taken.
 func (h *Host) ListenUDP(port uint16, recv func(from netip.AddrPort, payload []byte)) (*UDPConn, error) {
 	if port == 0 {
-		p, ok := nextFree(&h.nextUDP, func(p uint16) bool { return h.udp[p] == nil })
+		p, ok := nextFree(&h.nextUDP, func(p uint16) bool { return h.udp[uint32(p)] == nil })
 		if !ok {
 			return nil, ErrAddrNotAvailable
 		}
 		port = p
-	} else if h.udp[port] != nil {
+	} else if h.udp[uint32(port)] != nil {
 		return nil, ErrAddrInUse
 	}
 	if recv == nil {
 		recv = func(netip.AddrPort, []byte) {}
 	}
 	c := &UDPConn{h: h, local: netip.AddrPortFrom(h.addr, port), recv: recv}
-	h.udp[port] = c
+	h.udp[uint32(port)] = c
 	return c, nil
 }
 
@@ -181,12 +299,17 @@ func (c *UDPConn) WriteTo(b []byte, to netip.AddrPort) {
 	p := n.newPacket()
 	p.proto = UDP
 	p.src, p.dst = c.local, to
+	if len(c.h.ifaces) > 1 { // the source is the address of the interface the route picks
+		p.src = netip.AddrPortFrom(c.h.route(to.Addr()).Addr, c.local.Port())
+	}
 	p.payload = append(p.payload[:0], b...)
 	n.stats.udpSent++
 	n.sendFrom(c.h, p)
 }
 
-// LocalAddr returns the socket's address.
+// LocalAddr returns the socket's address: the host's primary address and the port. The socket
+// receives datagrams to the port on every address of the host; it sends from the address of the
+// interface the route to the destination picks.
 func (c *UDPConn) LocalAddr() netip.AddrPort { return c.local }
 
 // Close unbinds the socket; datagrams still in flight to it are dropped with DropNoListener.
@@ -195,7 +318,7 @@ func (c *UDPConn) Close() {
 		return
 	}
 	c.closed = true
-	if c.h.udp[c.local.Port()] == c {
-		delete(c.h.udp, c.local.Port())
+	if c.h.udp[uint32(c.local.Port())] == c {
+		delete(c.h.udp, uint32(c.local.Port()))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"time"
 
 	"gridlab/sim"
@@ -322,7 +323,14 @@ func (n *Network) traverse(p *packet, g *Segment) {
 	g.packets++
 	g.bytes += uint64(len(p.payload))
 	if n.capture != nil {
-		p.frame = n.capture(n.captured(p, g))
+		c := n.captured(p, g)
+		if p.natR != nil {
+			c.Note = natNote(p)
+		}
+		p.frame = n.capture(c)
+	}
+	if p.natR != nil {
+		p.natR, p.natSrc, p.natDst = nil, netip.AddrPort{}, netip.AddrPort{}
 	}
 	ls := g.down
 	if p.kind == toRouterIn {
@@ -378,15 +386,25 @@ func (n *Network) schedule(p *packet, g *Segment, ls *linkState) {
 	}
 	at := max(base.Add(ls.delay()), g.floor)
 	if g.fifo { // with a constant delay arrivals are in order anyway
-		k := flowKey{p.src, p.dst}
-		if last, ok := g.last[k]; ok && last > at {
-			at = last
+		k := keyPair(0, p.src, p.dst)
+		if i, ok := g.last[k]; ok {
+			at = max(at, g.lastAt[i])
+			g.lastAt[i] = at
+		} else {
+			if f := len(g.lastFree); f > 0 {
+				i, g.lastFree = g.lastFree[f-1], g.lastFree[:f-1]
+			} else {
+				i = int32(len(g.lastAt))
+				g.lastAt = append(g.lastAt, 0)
+			}
+			g.lastAt[i] = at
+			g.last[k] = i
 		}
-		g.last[k] = at
 		if len(g.last) > g.pruneAt {
-			for key, t := range g.last { // deleting stale entries: order does not matter
-				if t <= now {
+			for key, i := range g.last { // deleting stale entries: order does not matter
+				if g.lastAt[i] <= now {
 					delete(g.last, key)
+					g.lastFree = append(g.lastFree, i)
 				}
 			}
 			g.pruneAt = max(minPruneSize, 2*len(g.last))

@@ -58,6 +58,7 @@ func (r *Router) remove(m *natMapping) {
 // fromInside handles a packet that crossed the Inside segment to the router.
 func (r *Router) fromInside(p *packet) {
 	n := r.n
+	src := p.src
 	if p.dst.Addr() == r.outsideAddr {
 		switch {
 		case !r.nat:
@@ -65,14 +66,34 @@ func (r *Router) fromInside(p *packet) {
 		case !r.hairpin:
 			n.drop(p, DropHairpin, r.name, "")
 		case r.snat(p):
+			r.noteNAT(p, src, p.dst)
 			r.dnat(p)
 		}
 		return
 	}
-	if r.nat && !r.snat(p) {
-		return
+	if r.nat {
+		if !r.snat(p) {
+			return
+		}
+		r.noteNAT(p, src, p.dst)
 	}
 	n.forward(p, r.outside)
+}
+
+// noteNAT remembers, for the capture, the endpoints p had before this router translated it.
+func (r *Router) noteNAT(p *packet, src, dst netip.AddrPort) {
+	if p.src != src {
+		p.natR, p.natSrc = r, src
+	}
+	if p.dst != dst {
+		p.natR, p.natDst = r, dst
+	}
+}
+
+// inward sends a translated packet across the Inside segment; dst is its destination before.
+func (r *Router) inward(p *packet, dst netip.AddrPort) {
+	r.noteNAT(p, p.src, dst)
+	r.n.forward(p, r.inside)
 }
 
 // fromOutside handles a packet addressed to the router's OutsideAddr.
@@ -87,7 +108,7 @@ func (r *Router) keyFor(proto Proto, internal, remote netip.AddrPort) mapKey {
 	default:
 		remote = netip.AddrPort{}
 	}
-	return mapKey{proto, internal, remote}
+	return keyPair(proto, internal, remote)
 }
 
 // snat rewrites the source of an outbound packet, creating or refreshing its mapping. It reports
@@ -124,28 +145,34 @@ func (r *Router) snat(p *packet) bool {
 			r.n.drop(p, DropNATNoMapping, r.name, "")
 			return false
 		}
-		m = &natMapping{key: k, proto: p.proto, internal: p.src, ext: ext, remotes: map[netip.AddrPort]natFlow{}}
+		m = &natMapping{key: k, proto: p.proto, internal: p.src, ext: ext, remotes: map[uint64]natFlow{}}
 		r.byInt[k] = m
 		r.byExt[portKey{p.proto, ext}] = m
 		r.created++
 	}
 	m.lastOut, m.lastActive = now, now
-	f := m.remotes[p.dst]
-	if p.proto == TCP {
-		if f.closed && p.flags&flagSYN != 0 {
-			f = natFlow{} // a new connection on the same 4-tuple
+	rk := ap48(p.dst)
+	if p.proto != TCP {
+		if _, ok := m.remotes[rk]; !ok {
+			m.remotes[rk] = natFlow{}
 		}
-		if p.flags&flagRST != 0 {
+		p.src = netip.AddrPortFrom(r.outsideAddr, m.ext)
+		return true
+	}
+	f := m.remotes[rk]
+	if f.closed && p.flags&flagSYN != 0 {
+		f = natFlow{} // a new connection on the same 4-tuple
+	}
+	if p.flags&flagRST != 0 {
+		m.closeFlow(&f)
+	}
+	if p.flags&flagFIN != 0 {
+		f.finOut = true
+		if f.finIn {
 			m.closeFlow(&f)
 		}
-		if p.flags&flagFIN != 0 {
-			f.finOut = true
-			if f.finIn {
-				m.closeFlow(&f)
-			}
-		}
 	}
-	m.remotes[p.dst] = f
+	m.remotes[rk] = f
 	p.src = netip.AddrPortFrom(r.outsideAddr, m.ext)
 	return true
 }
@@ -222,13 +249,13 @@ func (r *Router) admits(m *natMapping, remote netip.AddrPort) bool {
 		return true
 	case AddressDependent:
 		for ep := range m.remotes { // existence only: order does not matter
-			if ep.Addr() == remote.Addr() {
+			if ep>>16 == v4bits(remote.Addr()) {
 				return true
 			}
 		}
 		return false
 	}
-	_, ok := m.remotes[remote]
+	_, ok := m.remotes[ap48(remote)]
 	return ok
 }
 
@@ -241,10 +268,11 @@ func (r *Router) dnat(p *packet) {
 		r.dnatICMP(p)
 		return
 	}
+	dst := p.dst
 	k := portKey{p.proto, p.dst.Port()}
 	if to, ok := r.fwdByPort[k]; ok {
 		p.dst = to
-		n.forward(p, r.inside)
+		r.inward(p, dst)
 		return
 	}
 	if !r.nat {
@@ -260,7 +288,7 @@ func (r *Router) dnat(p *packet) {
 	if m == nil {
 		if o := r.opt.OneToOne; o.IsValid() {
 			p.dst = netip.AddrPortFrom(o, p.dst.Port())
-			n.forward(p, r.inside)
+			r.inward(p, dst)
 			return
 		}
 		n.drop(p, DropNATNoMapping, r.name, "")
@@ -271,7 +299,8 @@ func (r *Router) dnat(p *packet) {
 		return
 	}
 	if p.proto == TCP {
-		f := m.remotes[p.src]
+		rk := ap48(p.src)
+		f := m.remotes[rk]
 		m.lastActive = now
 		if p.flags&flagRST != 0 {
 			m.closeFlow(&f)
@@ -285,10 +314,10 @@ func (r *Router) dnat(p *packet) {
 				m.closeFlow(&f)
 			}
 		}
-		m.remotes[p.src] = f
+		m.remotes[rk] = f
 	}
 	p.dst = m.internal
-	n.forward(p, r.inside)
+	r.inward(p, dst)
 }
 
 // snatICMP translates an ICMP error sent from inside about a packet that came in through the

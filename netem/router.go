@@ -167,23 +167,15 @@ type epKey struct {
 	ep    netip.AddrPort
 }
 
-// mapKey finds an outbound flow's mapping: the remote is zero (EIM), its address (ADM) or its
-// address and port (APDM).
-type mapKey struct {
-	proto    Proto
-	internal netip.AddrPort
-	remote   netip.AddrPort
-}
-
 type natMapping struct {
 	key        mapKey
 	proto      Proto
 	internal   netip.AddrPort
 	ext        uint16
-	lastOut    sim.Time // last outbound packet (UDP expiry)
-	lastActive sim.Time // last packet either way (TCP transitory expiry)
-	open       int      // TCP flows established and not closed
-	remotes    map[netip.AddrPort]natFlow
+	lastOut    sim.Time           // last outbound packet (UDP expiry)
+	lastActive sim.Time           // last packet either way (TCP transitory expiry)
+	open       int                // TCP flows established and not closed
+	remotes    map[uint64]natFlow // by ap48(remote)
 }
 
 // natFlow is the filter entry for one remote; for TCP it also follows the connection.
@@ -264,8 +256,8 @@ func (n *Network) AddRouter(cfg RouterConfig) (*Router, error) {
 	n.nodeNames[cfg.Name] = true
 	n.routers = append(n.routers, r)
 	in.gateway = r
-	in.routers[cfg.InsideAddr] = r
-	out.routers[cfg.OutsideAddr] = r
+	in.addNode(cfg.InsideAddr, nil, r)
+	out.addNode(cfg.OutsideAddr, nil, r)
 	if !cfg.NAT {
 		out.transit = append(out.transit, r)
 	}

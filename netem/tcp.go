@@ -214,7 +214,7 @@ func (h *Host) DialTCP(to netip.AddrPort, hnd StreamHandler) *TCPConn {
 		h.n.s.After(0, labelDialError, func() { hnd.OnClose(ErrAddrNotAvailable) })
 		return c
 	}
-	c := h.newConn(netip.AddrPortFrom(h.addr, port), to, stateSynSent)
+	c := h.newConn(netip.AddrPortFrom(h.SourceFor(to.Addr()), port), to, stateSynSent)
 	c.hnd = hnd
 	c.synLinear = h.n.synLinear
 	c.rttStart = h.n.s.Now()
