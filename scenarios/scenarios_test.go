@@ -371,9 +371,19 @@ func TestValidate(t *testing.T) {
 		},
 			map[string]string{"hosts[1].name": `host "grid" is already defined (hosts[0])`}},
 		{"no regions", func(s *Scenario) { s.Grid.RegionsINI = " \n" },
-			map[string]string{"grid.regions_ini": `missing: the Regions.ini text (at least one [Region] section)`}},
-		{"an unsupported grid mode", func(s *Scenario) { s.Grid.Mode = "grid" },
-			map[string]string{"grid.mode": `"grid" is not supported: the only mode is standalone`}},
+			map[string]string{"grid.regions_ini": `missing: the Regions.ini text (at least one [Region] section), or regions_ini_file`}},
+		{"an unknown grid mode", func(s *Scenario) { s.Grid.Mode = "robust" },
+			map[string]string{"grid.mode": `"robust" is not a mode: use standalone (one process) or grid (login service and regions talk HTTP)`}},
+		{"a region's host in standalone mode", func(s *Scenario) {
+			s.Grid.Regions = []GridRegion{{Name: "My Region", Host: "grid"}}
+		}, map[string]string{"grid.regions[0].host": `only in grid mode: in standalone every region runs on grid.host (set grid.mode: grid)`}},
+		{"grid mode: an unknown region, host and flag", func(s *Scenario) {
+			s.Grid.Mode = "grid"
+			s.Grid.Regions = []GridRegion{{Name: "Nowhere", Host: "nohost", Flags: "DefaultRegion, Persistent"}}
+		}, map[string]string{
+			"grid.regions[0].name":  `no [Nowhere] section in grid.regions_ini (defined: My Region)`,
+			"grid.regions[0].host":  `no host named "nohost" (defined: grid)`,
+			"grid.regions[0].flags": `"Persistent" is an OpenSim region flag gridlab does not model: use DefaultRegion and/or FallbackRegion`}},
 		{"a negative count", func(s *Scenario) { s.Viewers[0].Count = -1 },
 			map[string]string{"viewers[0].count": `-1 is negative`}},
 		{"an https login URI", func(s *Scenario) { s.Viewers[0].LoginURI = "https://203.0.113.7:9000/" },

@@ -29,6 +29,9 @@ type serveOptions struct {
 	gridName    string
 	welcome     string
 	debug       bool
+	role        string
+	regionsURL  string
+	regionHTTP  string
 }
 
 func newServeCmd() *cobra.Command {
@@ -44,9 +47,17 @@ logs every agent out and stops.
 
 Accounts come from --user "First Last:password" (repeatable), --users N with --user-pattern
 ("Load Test{n}:password", n from 1), and --accounts FILE (one "First Last:password" a line,
-# comments). Passwords are kept only salted and hashed, as OpenSim stores them.`,
+# comments). Passwords are kept only salted and hashed, as OpenSim stores them.
+
+Grid mode splits the grid into processes as OpenSim's ROBUST does: --role login runs the login
+service alone and asks the regions' process over HTTP to expect each agent (QUERYACCESS, then
+POST to /agent/{id}/, 30 s timeout each, fallback regions on failure); --role region runs the
+regions alone, with their HTTP server (agent endpoint, capabilities, /simstatus) on
+--region-http. Give both the same --regions file. --role all (the default) is a standalone grid.`,
 		Example: `  gridlab serve --user "Test User:secret"
-  gridlab serve --login 127.0.0.1:9000 --regions Regions.ini --users 100 --user-pattern "Load Test{n}:secret"`,
+  gridlab serve --login 127.0.0.1:9000 --regions Regions.ini --users 100 --user-pattern "Load Test{n}:secret"
+  gridlab serve --role region --regions Regions.ini --region-http 10.0.1.20:9000
+  gridlab serve --role login --login 10.0.1.10:8002 --regions Regions.ini --regions-url http://10.0.1.20:9000/ --user "Test User:secret"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -64,6 +75,9 @@ Accounts come from --user "First Last:password" (repeatable), --users N with --u
 	f.StringVar(&o.gridName, "grid-name", "gridlab", "grid name for /get_grid_info")
 	f.StringVar(&o.welcome, "welcome", "", "login message (default OpenSim's \"Welcome, Avatar!\")")
 	f.BoolVar(&o.debug, "debug", false, "log DEBUG lines too")
+	f.StringVar(&o.role, "role", realnet.RoleAll, "what this process runs: all (standalone grid), login (login service only) or region (regions only)")
+	f.StringVar(&o.regionsURL, "regions-url", "", "--role login: the regions' process's HTTP base URL (its ServerURI), e.g. http://10.0.1.20:9000/")
+	f.StringVar(&o.regionHTTP, "region-http", "127.0.0.1:9000", "--role region: TCP address of the regions' HTTP server (agent endpoint, capabilities)")
 	return cmd
 }
 
@@ -129,6 +143,26 @@ func runServe(ctx context.Context, o serveOptions, logw io.Writer, ready func(*r
 	if err != nil {
 		return fmt.Errorf("--login %q: want IP:port: %w", o.login, err)
 	}
+	var regionHTTP netip.AddrPort
+	switch o.role {
+	case "", realnet.RoleAll:
+		if o.regionsURL != "" {
+			return errors.New("--regions-url is for --role login: a standalone grid (--role all) runs its regions itself")
+		}
+	case realnet.RoleLogin:
+		if o.regionsURL == "" {
+			return errors.New("--role login needs --regions-url: the regions' process's HTTP base, e.g. http://10.0.1.20:9000/")
+		}
+	case realnet.RoleRegion:
+		if o.regionsURL != "" {
+			return errors.New("--regions-url is for --role login; the region role listens on --region-http")
+		}
+		if regionHTTP, err = netip.ParseAddrPort(o.regionHTTP); err != nil {
+			return fmt.Errorf("--region-http %q: want IP:port: %w", o.regionHTTP, err)
+		}
+	default:
+		return fmt.Errorf("--role %q: want all, login or region", o.role)
+	}
 	users, err := o.usersList()
 	if err != nil {
 		return err
@@ -146,6 +180,7 @@ func runServe(ctx context.Context, o serveOptions, logw io.Writer, ready func(*r
 	l := realnet.New()
 	g, err := realnet.StartGrid(l, realnet.GridConfig{
 		Login: addr, Regions: rcs, Users: users, Log: logw, GridName: o.gridName, Welcome: o.welcome, Debug: o.debug,
+		Role: o.role, RegionsURL: o.regionsURL, RegionHTTP: regionHTTP,
 	})
 	if err != nil {
 		return err

@@ -4,8 +4,12 @@
 // OpenSim's LLLoginService (shared/docs/reference/protocol.md §3): the same order of checks,
 // the same failure reasons and messages, the same log lines (minus secrets: passwords and
 // secure session IDs are never logged), start-location parsing, default and fallback regions,
-// and telling the destination region to expect the agent (Destination.ExpectAgent, in process
-// in standalone mode). It also serves GET /get_grid_info, /json_grid_info and /simstatus.
+// and telling the destination region to expect the agent (Destination.LaunchAgent, which
+// answers through a callback: at once in process in standalone mode, when the region has
+// answered in grid mode, where Connector speaks OpenSim's simulation service over HTTP —
+// QUERYACCESS, then POST of the agent to /agent/{id}/ — and simulation.go holds both ends'
+// JSON codecs). The login reply is written when the destination has answered. It also serves
+// GET /get_grid_info, /json_grid_info and /simstatus.
 // Requests are decoded by a small encoding/xml methodCall decoder (kolo/xmlrpc has no server
 // side) that accepts untyped and empty <value/> elements as real clients send them; replies
 // are written by a small encoder in a fixed member order, so a run's bytes are reproducible.

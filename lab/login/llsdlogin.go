@@ -77,21 +77,21 @@ func (s *Service) serveLLSDLogin(req *http.Request, body []byte, r func(vhttp.Re
 		reply(r, http.StatusBadRequest, "text/plain", []byte("Bad Request\n"))
 		return
 	}
-	var e enc
-	s.login(&e, &methodCall{method: "login_to_simulator", params: []value{fromLLSD(v, 0)}}, req)
-	// Read our own XML-RPC reply back as a value tree (as a methodCall, which has the same
-	// <params> body), then write it as LLSD.
-	doc := e.b
-	if i := bytes.Index(doc, []byte("<methodResponse>")); i >= 0 {
-		doc = append([]byte("<methodCall><methodName>reply</methodName>"), doc[i+len("<methodResponse>"):]...)
-		doc = bytes.Replace(doc, []byte("</methodResponse>"), []byte("</methodCall>"), 1)
-	}
-	call, err := decodeMethodCall(doc)
-	if err != nil || len(call.params) != 1 {
-		reply(r, http.StatusInternalServerError, "text/plain", []byte(MsgInternalError+"\n"))
-		return
-	}
-	w := llsd.NewWriter()
-	toLLSD(w, &call.params[0])
-	reply(r, http.StatusOK, "application/llsd+xml", w.Bytes())
+	s.login(&methodCall{method: "login_to_simulator", params: []value{fromLLSD(v, 0)}}, req, func(e *enc) {
+		// Read our own XML-RPC reply back as a value tree (as a methodCall, which has the same
+		// <params> body), then write it as LLSD.
+		doc := e.b
+		if i := bytes.Index(doc, []byte("<methodResponse>")); i >= 0 {
+			doc = append([]byte("<methodCall><methodName>reply</methodName>"), doc[i+len("<methodResponse>"):]...)
+			doc = bytes.Replace(doc, []byte("</methodResponse>"), []byte("</methodCall>"), 1)
+		}
+		call, err := decodeMethodCall(doc)
+		if err != nil || len(call.params) != 1 {
+			reply(r, http.StatusInternalServerError, "text/plain", []byte(MsgInternalError+"\n"))
+			return
+		}
+		w := llsd.NewWriter()
+		toLLSD(w, &call.params[0])
+		reply(r, http.StatusOK, "application/llsd+xml", w.Bytes())
+	})
 }

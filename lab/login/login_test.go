@@ -45,12 +45,13 @@ type fakeDest struct {
 	err error
 }
 
-func (d *fakeDest) ExpectAgent(c AgentCircuit) error {
+func (d *fakeDest) LaunchAgent(c AgentCircuit, done func(error)) {
 	if d.err != nil {
-		return d.err
+		done(d.err)
+		return
 	}
 	d.got = append(d.got, c)
-	return nil
+	done(nil)
 }
 
 type fixture struct {

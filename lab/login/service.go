@@ -37,9 +37,12 @@ type AgentCircuit struct {
 }
 
 // Destination is a region's simulation service as the login service sees it: in process in
-// standalone mode. A non-nil error is refused admission; its text becomes the login message.
+// standalone mode (the region answers at once), over HTTP in grid mode (QUERYACCESS, then the
+// POST of the agent, answered when the region has replied or the request failed). LaunchAgent
+// calls done exactly once, now or later, on the caller's event loop: nil when the region
+// expects the agent, else the refusal or failure, whose text becomes the login message.
 type Destination interface {
-	ExpectAgent(c AgentCircuit) error
+	LaunchAgent(c AgentCircuit, done func(err error))
 }
 
 // Region is a region the login service can send agents to.
@@ -159,6 +162,14 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// DefaultRegion returns the name of the region "last", "home" and unknown start locations go to.
+func (s *Service) DefaultRegion() (string, bool) {
+	if s.def < 0 {
+		return "", false
+	}
+	return s.cfg.Regions[s.def].Name, true
+}
+
 // Stats returns the outcome counters.
 func (s *Service) Stats() Stats { return s.stats }
 
@@ -249,7 +260,8 @@ func (s *Service) ServeVHTTP(req *http.Request, body []byte, r func(vhttp.Respon
 	var e enc
 	switch call.method {
 	case "login_to_simulator":
-		s.login(&e, call, req)
+		s.login(call, req, func(e *enc) { reply(r, http.StatusOK, "text/xml", e.b) })
+		return
 	case "get_grid_info":
 		e.beginResponse()
 		e.beginStruct()
@@ -318,8 +330,15 @@ func (s *Service) failure(e *enc, reason, msg string) {
 	e.endResponse()
 }
 
-func (s *Service) login(e *enc, call *methodCall, req *http.Request) {
+// login runs LLLoginService.Login. The reply is written into an enc handed to finish, at once
+// for every failure before the destination is asked, later when the region has answered.
+func (s *Service) login(call *methodCall, req *http.Request, finish func(e *enc)) {
 	s.stats.Requests++
+	e := &enc{}
+	fail := func(reason, msg string) {
+		s.failure(e, reason, msg)
+		finish(e)
+	}
 	var p *value
 	if len(call.params) > 0 && call.params[0].kind == kindStruct {
 		p = &call.params[0]
@@ -337,7 +356,7 @@ func (s *Service) login(e *enc, call *methodCall, req *http.Request) {
 	if !okF || !okL || !okP {
 		s.stats.Incomplete++
 		s.cfg.Log.Logf("INFO", "[LOGIN]: login_to_simulator request from %s did not contain all the required data", clean(req.RemoteAddr))
-		s.failure(e, "key", MsgIncomplete)
+		fail("key", MsgIncomplete)
 		return
 	}
 	start := paramOr(p, "start", "")
@@ -364,14 +383,14 @@ func (s *Service) login(e *enc, call *methodCall, req *http.Request) {
 	if !ok {
 		s.stats.UnknownUser++
 		log.Logf("INFO", "[LLOGIN SERVICE]: Login failed for user %s %s, reason: user not found", clean(first), clean(last))
-		s.failure(e, "key", MsgUserProblem)
+		fail("key", MsgUserProblem)
 		return
 	}
 	log.Logf("DEBUG", "[AUTH SERVICE]: Authenticating for %s, user account service present: True", acc.ID)
 	if !s.cfg.Accounts.Authenticate(acc, passwd) {
 		s.stats.BadPassword++
 		log.Logf("INFO", "[LLOGIN SERVICE]: Login failed for user %s %s, reason: authentication failed", clean(first), clean(last))
-		s.failure(e, "key", MsgUserProblem)
+		fail("key", MsgUserProblem)
 		return
 	}
 	if s.cfg.CheckPresence {
@@ -382,7 +401,7 @@ func (s *Service) login(e *enc, call *methodCall, req *http.Request) {
 				s.cfg.Kick(acc.ID)
 			}
 			s.LogoutAgent(acc.ID, old)
-			s.failure(e, "presence", MsgAlreadyLoggedIn)
+			fail("presence", MsgAlreadyLoggedIn)
 			return
 		}
 	}
@@ -396,7 +415,7 @@ func (s *Service) login(e *enc, call *methodCall, req *http.Request) {
 	if !ok {
 		s.stats.NoDestination++
 		log.Logf("INFO", "[LLOGIN SERVICE]: Login failed for user %s %s, reason: destination not found", acc.First, acc.Last)
-		s.failure(e, "key", MsgGridProblem)
+		fail("key", MsgGridProblem)
 		return
 	}
 	log.Logf("INFO", "[LLOGIN SERVICE]: Found destination %s, endpoint %s for %s %s",
@@ -410,20 +429,23 @@ func (s *Service) login(e *enc, call *methodCall, req *http.Request) {
 		StartPos: dest.pos, LookAt: [3]float32{0, 1, 0},
 		CapsPath: caps.String(), ClientIP: clientIP, ViaLogin: true,
 	}
-	if reason, ok := s.launch(&dest, ac); !ok {
-		s.stats.Refused++
-		log.Logf("INFO", "[LLOGIN SERVICE]: Login failed for user %s %s, reason: %s", acc.First, acc.Last, clean(reason))
-		s.failure(e, "key", reason)
-		return
-	}
-	s.stats.Succeeded++
-	if s.cfg.CheckPresence {
-		s.online[acc.ID] = session
-		log.Logf("INFO", "[GRID USER SERVICE]: User %s is online", acc.ID)
-	}
-	log.Logf("DEBUG", "[LOGIN RESPONSE]: LLLoginResponse create. sizeX=%d, sizeY=%d", dest.r.SizeX, dest.r.SizeY)
-	log.Logf("INFO", "[LLOGIN SERVICE]: All clear. Sending login response to %s %s", acc.First, acc.Last)
-	s.success(e, acc, ac, &dest)
+	s.launch(&dest, ac, func(reason string, ok bool) {
+		if !ok {
+			s.stats.Refused++
+			log.Logf("INFO", "[LLOGIN SERVICE]: Login failed for user %s %s, reason: %s", acc.First, acc.Last, clean(reason))
+			fail("key", reason)
+			return
+		}
+		s.stats.Succeeded++
+		if s.cfg.CheckPresence {
+			s.online[acc.ID] = session
+			log.Logf("INFO", "[GRID USER SERVICE]: User %s is online", acc.ID)
+		}
+		log.Logf("DEBUG", "[LOGIN RESPONSE]: LLLoginResponse create. sizeX=%d, sizeY=%d", dest.r.SizeX, dest.r.SizeY)
+		log.Logf("INFO", "[LLOGIN SERVICE]: All clear. Sending login response to %s %s", acc.First, acc.Last)
+		s.success(e, acc, ac, &dest)
+		finish(e)
+	})
 }
 
 // circuitCode draws a circuit code that is nonzero, below 2^31 (OpenSim draws from
@@ -477,14 +499,11 @@ func (s *Service) findDestination(start string) (destination, bool) {
 	return def()
 }
 
-// launch tells the destination to expect the agent; on refusal it tries the fallback regions,
-// nearest first (ties in configuration order), as LaunchAgentAtGrid does.
-func (s *Service) launch(d *destination, ac AgentCircuit) (string, bool) {
-	reason, ok := expect(d.r, ac)
-	if ok {
-		return "", true
-	}
-	s.cfg.Log.Logf("INFO", "[LLOGIN SERVICE]: Region %s refused agent %s %s: %s", d.r.Name, ac.First, ac.Last, clean(reason))
+// launch tells the destination to expect the agent; on refusal or failure it tries the fallback
+// regions in turn, nearest first (ties in configuration order), as LaunchAgentAtGrid does. done
+// gets the last reason when every region failed. With in-process destinations it all happens
+// before launch returns; with remote ones each attempt waits for the region's answer.
+func (s *Service) launch(d *destination, ac AgentCircuit, done func(reason string, ok bool)) {
 	var order []int
 	for i := range s.cfg.Regions {
 		if s.cfg.Regions[i].Fallback && i != d.regIdx {
@@ -502,26 +521,48 @@ func (s *Service) launch(d *destination, ac AgentCircuit) (string, bool) {
 			order[j], order[j-1] = order[j-1], order[j]
 		}
 	}
-	for _, i := range order {
-		fb := &s.cfg.Regions[i]
-		r, ok := expect(fb, ac)
-		if ok {
-			s.stats.Fallbacks++
-			s.cfg.Log.Logf("INFO", "[LLOGIN SERVICE]: Using fallback region %s for %s %s", fb.Name, ac.First, ac.Last)
-			d.r, d.regIdx, d.where = fb, i, "safe"
-			return "", true
+	var try func(k int)
+	try = func(k int) {
+		r := d.r
+		if k > 0 {
+			r = &s.cfg.Regions[order[k-1]]
 		}
-		reason = r
+		expect(r, ac, func(reason string, ok bool) {
+			if ok {
+				if k > 0 {
+					s.stats.Fallbacks++
+					s.cfg.Log.Logf("INFO", "[LLOGIN SERVICE]: Using fallback region %s for %s %s", r.Name, ac.First, ac.Last)
+					d.r, d.regIdx, d.where = r, order[k-1], "safe"
+				}
+				done("", true)
+				return
+			}
+			s.cfg.Log.Logf("INFO", "[LLOGIN SERVICE]: Region %s refused agent %s %s: %s", r.Name, ac.First, ac.Last, clean(reason))
+			if k < len(order) {
+				try(k + 1)
+				return
+			}
+			done(reason, false)
+		})
 	}
-	return reason, false
+	try(0)
 }
 
-func expect(r *Region, ac AgentCircuit) (string, bool) {
+func expect(r *Region, ac AgentCircuit, done func(reason string, ok bool)) {
 	if r.Dest == nil {
-		return "", true
+		done("", true)
+		return
 	}
-	if err := r.Dest.ExpectAgent(ac); err != nil {
-		return err.Error(), false
-	}
-	return "", true
+	called := false
+	r.Dest.LaunchAgent(ac, func(err error) {
+		if called {
+			return
+		}
+		called = true
+		if err != nil {
+			done(err.Error(), false)
+			return
+		}
+		done("", true)
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -38,7 +39,27 @@ type GridConfig struct {
 	Debug    bool                       // log DEBUG lines too
 	Rand     *rand.Rand                 // IDs, circuit codes, salts; nil = ChaCha8 seeded from crypto/rand
 	Resolve  func() (netip.Addr, error) // SYSTEMIP; nil = the first non-loopback IPv4
+
+	// Role is what this process runs: RoleAll (default: login service and regions, a
+	// standalone grid), RoleLogin (the login service alone, reaching the regions' process over
+	// HTTP at RegionsURL, as OpenSim's ROBUST does) or RoleRegion (the regions alone, with their
+	// HTTP server on RegionHTTP: the agent endpoint, capabilities and /simstatus).
+	Role string
+	// RegionsURL (RoleLogin) is the regions' process's HTTP base, its ServerURI, e.g.
+	// http://10.0.1.20:9000/; its host must be an IP address.
+	RegionsURL string
+	// RegionHTTP (RoleRegion) is the regions' HTTP listener; invalid = 127.0.0.1:9000.
+	RegionHTTP netip.AddrPort
+	// AgentTimeout (RoleLogin) is the timeout of QUERYACCESS and the agent POST; 0 = 30 s.
+	AgentTimeout time.Duration
 }
+
+// Roles of a gridlab serve process.
+const (
+	RoleAll    = "all"
+	RoleLogin  = "login"
+	RoleRegion = "region"
+)
 
 // Grid is a running grid. Its methods other than Shutdown must run on the loop.
 type Grid struct {
@@ -46,11 +67,14 @@ type Grid struct {
 	Login     *login.Service
 	Regions   []*region.Region
 	Accounts  *grid.Accounts
-	LoginAddr netip.AddrPort
-	RegionUDP []netip.AddrPort // each region's bound UDP address
-	log       *Logger
-	ln        *Listener
-	socks     []*UDPConn
+	LoginAddr netip.AddrPort   // the login service's address (invalid in RoleRegion)
+	RegionUDP []netip.AddrPort // each region's bound UDP address (none in RoleLogin)
+	// RegionHTTP is the regions' HTTP server's address in RoleRegion.
+	RegionHTTP netip.AddrPort
+	log        *Logger
+	ln         *Listener
+	httpLn     *Listener
+	socks      []*UDPConn
 }
 
 // Logger writes OpenSim-style log lines ("2006-01-02 15:04:05,000 INFO  - [TAG]: text") with
@@ -119,6 +143,15 @@ func DefaultRegion(loginAddr netip.AddrPort) grid.RegionConfig {
 
 // StartGrid binds the sockets and starts the cores. Call it before l.Run, or inside l.Do.
 func StartGrid(l *Loop, cfg GridConfig) (*Grid, error) {
+	switch cfg.Role {
+	case "", RoleAll:
+	case RoleLogin:
+		return startLoginRole(l, cfg)
+	case RoleRegion:
+		return startRegionRole(l, cfg)
+	default:
+		return nil, fmt.Errorf("role %q: want %s, %s or %s", cfg.Role, RoleAll, RoleLogin, RoleRegion)
+	}
 	g := &Grid{L: l, log: NewLogger(cfg.Log, cfg.Debug), Accounts: grid.NewAccounts()}
 	ids := cfg.Rand
 	if ids == nil {
@@ -169,7 +202,7 @@ func StartGrid(l *Loop, cfg GridConfig) (*Grid, error) {
 		rg := region.New(region.Config{
 			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y,
 			Clock: l.Sim, Log: g.log, ChannelVersion: "gridlab 0.1",
-			MaxAgents: uint32(rc.MaxAgents),
+			MaxAgents: uint32(rc.MaxAgents), Terrain: true,
 		})
 		sock, err := l.ListenUDP(bind, rg.Receive)
 		if err != nil {
@@ -277,7 +310,161 @@ func (g *Grid) Close() {
 	if g.ln != nil {
 		g.ln.Close()
 	}
+	if g.httpLn != nil {
+		g.httpLn.Close()
+	}
 	for _, s := range g.socks {
 		s.Close()
 	}
+}
+
+// gridDefaults fills the settings both roles share and creates the accounts.
+func gridDefaults(cfg *GridConfig, g *Grid) (*rand.Rand, error) {
+	ids := cfg.Rand
+	if ids == nil {
+		ids = CryptoRand()
+	}
+	if cfg.GridName == "" {
+		cfg.GridName = "gridlab"
+	}
+	if cfg.Resolve == nil {
+		cfg.Resolve = SystemIP
+	}
+	for _, u := range cfg.Users {
+		if _, err := g.Accounts.Add(u.First, u.Last, u.Password, ids); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// startRegionRole runs the regions alone: UDP sockets, and one HTTP server for the agent
+// endpoint (QUERYACCESS, agent POST), the capabilities and /simstatus.
+func startRegionRole(l *Loop, cfg GridConfig) (*Grid, error) {
+	g := &Grid{L: l, log: NewLogger(cfg.Log, cfg.Debug), Accounts: grid.NewAccounts()}
+	if cfg.Resolve == nil {
+		cfg.Resolve = SystemIP
+	}
+	if !cfg.RegionHTTP.IsValid() {
+		cfg.RegionHTTP = netip.MustParseAddrPort("127.0.0.1:9000")
+	}
+	var srv *region.Server
+	ln, err := l.ListenTCP(cfg.RegionHTTP, func(c *TCPConn) StreamHandler {
+		return vhttp.NewServerConn(c, srv, login.MaxRequestBody)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("region HTTP server: %w", err)
+	}
+	g.httpLn = ln
+	g.RegionHTTP = ln.Addr()
+	rcs := cfg.Regions
+	if len(rcs) == 0 {
+		rcs = []grid.RegionConfig{DefaultRegion(g.RegionHTTP)}
+	}
+	for _, rc := range rcs {
+		ext, err := externalAddr(rc, cfg.Resolve)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		bind := netip.AddrPortFrom(rc.InternalAddress, rc.InternalPort)
+		if !bind.Addr().IsValid() {
+			bind = netip.AddrPortFrom(netip.IPv4Unspecified(), rc.InternalPort)
+		}
+		rg := region.New(region.Config{
+			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y,
+			Clock: l.Sim, Log: g.log, ChannelVersion: "gridlab 0.1",
+			MaxAgents: uint32(rc.MaxAgents), Terrain: true,
+		})
+		sock, err := l.ListenUDP(bind, rg.Receive)
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("region %q: UDP %s: %w", rc.Name, bind, err)
+		}
+		rg.SetSend(func(to netip.AddrPort, b []byte) { sock.WriteTo(b, to) })
+		g.socks = append(g.socks, sock)
+		g.Regions = append(g.Regions, rg)
+		g.RegionUDP = append(g.RegionUDP, sock.LocalAddr())
+		g.log.Logf("INFO", "[REGION]: Region %s (%s) at %d,%d listening on UDP %s, external %s", rc.Name, rc.ID, rc.X, rc.Y, sock.LocalAddr(), ext)
+	}
+	srv = region.NewServer(g.Regions...)
+	g.log.Logf("INFO", "[REGION]: Simulation service (agent endpoint, capabilities) listening on http://%s/", g.RegionHTTP)
+	return g, nil
+}
+
+// startLoginRole runs the login service alone; it reaches the regions' process over HTTP.
+func startLoginRole(l *Loop, cfg GridConfig) (*Grid, error) {
+	g := &Grid{L: l, log: NewLogger(cfg.Log, cfg.Debug), Accounts: grid.NewAccounts()}
+	ids, err := gridDefaults(&cfg, g)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RegionsURL == "" {
+		return nil, errors.New("role login: the regions' URL is missing (their process's HTTP base, e.g. http://10.0.1.20:9000/)")
+	}
+	ru, err := url.Parse(cfg.RegionsURL)
+	if err != nil || ru.Scheme != "http" || ru.Host == "" {
+		return nil, fmt.Errorf("regions URL %q: want http://IP:port/", cfg.RegionsURL)
+	}
+	regionsAddr, err := vhttp.AddrOf(ru.Host, 80)
+	if err != nil {
+		return nil, fmt.Errorf("regions URL %q: the host must be an IP address", cfg.RegionsURL)
+	}
+	serverURI := "http://" + regionsAddr.String() + "/"
+	if !cfg.Login.IsValid() {
+		cfg.Login = netip.MustParseAddrPort("127.0.0.1:9000")
+	}
+	rcs := cfg.Regions
+	if len(rcs) == 0 {
+		rcs = []grid.RegionConfig{DefaultRegion(regionsAddr)}
+	}
+	var svc *login.Service
+	ln, err := l.ListenTCP(cfg.Login, func(c *TCPConn) StreamHandler {
+		return vhttp.NewServerConn(c, svc, login.MaxRequestBody)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("login service: %w", err)
+	}
+	g.ln = ln
+	g.LoginAddr = ln.Addr()
+	base := fmt.Sprintf("http://%s/", g.LoginAddr)
+	conn := &login.Connector{
+		Client: &vhttp.Client{
+			Dial: func(to netip.AddrPort, h vhttp.StreamHandler) vhttp.Stream { return l.DialTCP(to, h) },
+			After: func(d time.Duration, fn func()) func() {
+				t := l.Sim.After(d, "login/agent-timeout", fn)
+				return func() { t.Stop() }
+			},
+		},
+		Log:     g.log,
+		Now:     func() time.Duration { return l.Sim.Now().Duration() },
+		Timeout: cfg.AgentTimeout,
+	}
+	var logRegions []login.Region
+	for i, rc := range rcs {
+		ext, err := externalAddr(rc, cfg.Resolve)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		lr := login.Region{
+			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y, SizeX: rc.SizeX, SizeY: rc.SizeY,
+			SimIP: ext, SimPort: rc.InternalPort, ServerURI: serverURI, Default: i == 0,
+		}
+		lr.Dest = conn.Destination(lr)
+		logRegions = append(logRegions, lr)
+		g.log.Logf("INFO", "[GRID SERVICE]: Region %s (%s) at %d,%d, simulation service %s, UDP %s", rc.Name, rc.ID, rc.X, rc.Y, serverURI, netip.AddrPortFrom(ext, rc.InternalPort))
+	}
+	svc, err = login.New(login.Config{
+		Accounts: g.Accounts, Regions: logRegions, Welcome: cfg.Welcome,
+		IDs: ids, Log: g.log, GridName: cfg.GridName, GridNick: "gridlab", LoginURI: base,
+		Epoch: func() int64 { return time.Now().Unix() },
+	})
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	g.Login = svc
+	g.log.Logf("INFO", "[LLOGIN SERVICE]: Login service listening on %s (%d accounts), regions at %s", base, g.Accounts.Len(), serverURI)
+	return g, nil
 }

@@ -142,6 +142,8 @@ func (r *Region) maybeInitialData(cl *client) {
 		return
 	}
 	cl.visible = true
+	// The agent's own avatar first (ScenePresence.SendInitialData → SendAvatarDataToAgent).
+	cl.c.SendReliable(&lludp.ObjectUpdate{RegionHandle: r.handle, TimeDilation: 0xFFFF, Objects: []lludp.ObjectUpdateData{r.avatarData(cl)}})
 	var others []*client
 	for _, o := range r.clients {
 		if o != cl && o.visible {

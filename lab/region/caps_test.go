@@ -143,24 +143,27 @@ func TestSeedCapabilityAndEventQueue(t *testing.T) {
 
 func TestAvatarsSeeEachOtherArriveAndLeave(t *testing.T) {
 	w := newWorld(t)
-	a, epA := w.arrive(1, true)
-	require.Empty(t, w.of(epA, lludp.MsgObjectUpdate), "alone: nothing to see")
-	b, epB := w.arrive(2, true)
-	c, epC := w.arrive(3, false) // never POSTs its seed capability: OpenSim sends it no objects
-
 	decode := func(p lludp.Packet) *lludp.ObjectUpdate {
 		var m lludp.ObjectUpdate
 		require.NoError(t, m.DecodeBody(p.Body))
 		return &m
 	}
-	ua := w.of(epA, lludp.MsgObjectUpdate)
+	a, epA := w.arrive(1, true)
+	own := w.of(epA, lludp.MsgObjectUpdate)
+	require.Len(t, own, 1, "alone: it sees only its own avatar")
+	require.Equal(t, a.AgentID, decode(own[0]).Objects[0].FullID)
+	b, epB := w.arrive(2, true)
+	c, epC := w.arrive(3, false) // never POSTs its seed capability: OpenSim sends it no objects
+
+	ua := w.of(epA, lludp.MsgObjectUpdate)[1:]
 	require.Len(t, ua, 1)
 	require.Equal(t, b.AgentID, decode(ua[0]).Objects[0].FullID)
 	require.EqualValues(t, 47, decode(ua[0]).Objects[0].PCode)
 	require.Contains(t, string(decode(ua[0]).Objects[0].NameValue), "LastName STRING RW SV "+b.Last)
 	ub := w.of(epB, lludp.MsgObjectUpdate)
-	require.Len(t, ub, 1)
-	require.Equal(t, a.AgentID, decode(ub[0]).Objects[0].FullID)
+	require.Len(t, ub, 2, "B sees itself, then A")
+	require.Equal(t, b.AgentID, decode(ub[0]).Objects[0].FullID)
+	require.Equal(t, a.AgentID, decode(ub[1]).Objects[0].FullID)
 	require.Empty(t, w.of(epC, lludp.MsgObjectUpdate))
 	for _, p := range w.got[epA] {
 		if p.ID == lludp.MsgObjectUpdate {

@@ -42,6 +42,10 @@ type Config struct {
 	// OnLeave, if set, is told when an agent's circuit closes (logout, timeout, shutdown), so
 	// that the grid can clear its presence (OpenSim's PresenceService.LogoutAgent).
 	OnLeave func(ac login.AgentCircuit, why string)
+	// Terrain sends the land (LayerData, terrain.go) after AgentMovementComplete, as OpenSim
+	// does. Real-socket grids set it; the simulation leaves it off for now, because the bundled
+	// lossy-path scenario's thresholds were tuned on a trace without terrain packets.
+	Terrain bool
 	// Estate settings for RegionInfo and MapBlockReply; zero values mean OpenSim's defaults.
 	MaxAgents   uint32
 	WaterHeight float32
@@ -92,6 +96,7 @@ type Region struct {
 	malformed int
 	caps      map[string]*agentCaps // by CapsPath
 	nextLocal uint32
+	land      []*lludp.LayerData // the terrain's LayerData messages, built once
 }
 
 // New returns a region with no agents.
@@ -154,6 +159,12 @@ func (r *Region) ExpectAgent(ac login.AgentCircuit) error {
 	r.cfg.Log.Logf("INFO", "[SCENE %s]: authorized child agent %s %s %s (circuit code %d)",
 		r.cfg.Name, ac.First, ac.Last, ac.AgentID, ac.CircuitCode)
 	return nil
+}
+
+// LaunchAgent is login.Destination for a region in the login service's process (standalone):
+// the region answers at once.
+func (r *Region) LaunchAgent(ac login.AgentCircuit, done func(err error)) {
+	done(r.ExpectAgent(ac))
 }
 
 // Receive handles one datagram from the network.
@@ -300,6 +311,9 @@ func (r *Region) deliver(cl *client, p *lludp.Packet) {
 			RegionHandle:   r.handle,
 			ChannelVersion: []byte(r.cfg.ChannelVersion),
 		})
+		if r.cfg.Terrain {
+			r.sendTerrain(cl)
+		}
 		r.maybeInitialData(cl)
 	case lludp.MsgRegionHandshakeReply:
 		cl.handshake = true

@@ -48,7 +48,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{s: sim.New(1), log: &logRec{}, ep: netip.MustParseAddrPort("198.51.100.7:40000")}
 	h.r = New(Config{
 		Name: "My Region", ID: uuid.MustParse("4a3c1f2e-9b7d-4e5a-8c61-0d2f3b4a5c6d"), X: 1000, Y: 1000,
-		Clock: h.s, Log: h.log,
+		Clock: h.s, Log: h.log, Terrain: true,
 		Send: func(to netip.AddrPort, b []byte) {
 			p, err := h.dec.Decode(b)
 			require.NoError(t, err, "the region sends only packets that decode")
@@ -95,7 +95,8 @@ func TestLoginHandshakeSendsRegionHandshakeThenAgentMovementComplete(t *testing.
 	h.send(lludp.FlagReliable, h.ucc())
 	assert.Equal(t, 1, h.r.Agents())
 	h.send(lludp.FlagReliable, &lludp.CompleteAgentMovement{AgentID: h.ac.AgentID, SessionID: h.ac.SessionID, CircuitCode: h.ac.CircuitCode})
-	require.Equal(t, []lludp.MsgID{lludp.MsgPacketAck, lludp.MsgRegionHandshake, lludp.MsgAgentMovementComplete}, h.ids())
+	require.Equal(t, []lludp.MsgID{lludp.MsgPacketAck, lludp.MsgRegionHandshake, lludp.MsgAgentMovementComplete,
+		lludp.MsgLayerData, lludp.MsgLayerData}, h.ids(), "then the terrain, 256 patches in two LayerData packets")
 	var hs lludp.RegionHandshake
 	require.NoError(t, hs.DecodeBody(h.sent[1].Body))
 	assert.Equal(t, "My Region", string(hs.SimName))

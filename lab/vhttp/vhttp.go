@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/netip"
 	"strings"
 )
@@ -318,7 +319,9 @@ type ClientConn struct {
 	sent     bool
 	finished bool
 	buf      []byte
-	need     int
+	scanned  int            // bytes of buf known to hold no header end
+	head     *http.Response // the final response's header, once parsed
+	hl       int            // its length in buf
 }
 
 // ErrClosed is wrapped by the error a ClientConn reports when the connection ends before a
@@ -391,67 +394,88 @@ func (c *ClientConn) OnClose(err error) {
 	c.finish(nil, nil, fmt.Errorf("%w: %w", ErrClosed, err))
 }
 
+// parse completes the exchange once the response at the head of buf is whole. The header
+// block is looked for only in bytes not scanned before and parsed once; a Content-Length body
+// is then only counted until it is complete, so a large response costs one parse, not one per
+// segment. Chunked bodies (rare from the services gridlab talks to) are decoded when they may
+// be complete.
 func (c *ClientConn) parse(eof bool) {
 	for !c.finished {
-		if !eof && c.need > 0 && len(c.buf) < c.need {
-			return
-		}
-		hl := headerEnd(c.buf)
-		if hl < 0 {
-			if len(c.buf) > MaxHeaderBytes {
+		if c.head == nil {
+			hl := headerEndFrom(c.buf, c.scanned)
+			if hl < 0 {
+				c.scanned = len(c.buf)
+				if len(c.buf) > MaxHeaderBytes {
+					c.finish(nil, nil, errors.New("vhttp: response header too large"))
+					c.s.Close()
+				}
+				return
+			}
+			if hl > MaxHeaderBytes {
 				c.finish(nil, nil, errors.New("vhttp: response header too large"))
 				c.s.Close()
+				return
 			}
-			return
+			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(c.buf[:hl])), c.req)
+			if err != nil {
+				c.finish(nil, nil, fmt.Errorf("vhttp: malformed response: %w", err))
+				c.s.Close()
+				return
+			}
+			if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+				// An interim response (100 Continue): drop it and read on.
+				c.buf = c.buf[hl:]
+				c.scanned = 0
+				continue
+			}
+			if resp.ContentLength > MaxResponseBytes {
+				c.finish(nil, nil, fmt.Errorf("vhttp: response body of %d bytes is too large", resp.ContentLength))
+				c.s.Close()
+				return
+			}
+			c.head, c.hl = resp, hl
 		}
-		br := bytes.NewReader(c.buf)
-		rd := bufio.NewReaderSize(br, 4096)
-		resp, err := http.ReadResponse(rd, c.req)
-		if err != nil {
-			c.finish(nil, nil, fmt.Errorf("vhttp: malformed response: %w", err))
-			c.s.Close()
-			return
-		}
-		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-			// An interim response (100 Continue): drop it and read on.
-			used := len(c.buf) - br.Len() - rd.Buffered()
-			c.buf = c.buf[used:]
-			c.need = 0
-			continue
-		}
-		if resp.ContentLength > MaxResponseBytes {
-			c.finish(nil, nil, fmt.Errorf("vhttp: response body of %d bytes is too large", resp.ContentLength))
-			c.s.Close()
-			return
-		}
-		chunked := len(resp.TransferEncoding) > 0
-		untilEOF := resp.ContentLength < 0 && !chunked && resp.Body != http.NoBody
-		if untilEOF && !eof {
-			if len(c.buf) > MaxResponseBytes+MaxHeaderBytes {
+		resp, hl := c.head, c.hl
+		rest := c.buf[hl:]
+		var body []byte
+		switch {
+		case resp.Body == http.NoBody || resp.ContentLength == 0:
+		case len(resp.TransferEncoding) > 0:
+			b, err := io.ReadAll(io.LimitReader(httputil.NewChunkedReader(bytes.NewReader(rest)), MaxResponseBytes+1))
+			switch {
+			case err != nil && incomplete(err):
+				// At EOF, OnClose reports the truncation (ErrClosed).
+				if len(rest) > 2*MaxResponseBytes {
+					c.finish(nil, nil, errors.New("vhttp: response body too large"))
+					c.s.Close()
+				}
+				return
+			case err != nil:
+				c.finish(nil, nil, fmt.Errorf("vhttp: reading response body: %w", err))
+				c.s.Close()
+				return
+			case len(b) > MaxResponseBytes:
 				c.finish(nil, nil, errors.New("vhttp: response body too large"))
 				c.s.Close()
+				return
 			}
-			return
-		}
-		if !chunked && resp.ContentLength > 0 && len(c.buf) < hl+int(resp.ContentLength) {
-			c.need = hl + int(resp.ContentLength)
-			if eof {
-				break
+			body = b
+		case resp.ContentLength < 0: // until EOF
+			if len(rest) > MaxResponseBytes {
+				c.finish(nil, nil, errors.New("vhttp: response body too large"))
+				c.s.Close()
+				return
 			}
-			return
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
-		switch {
-		case err != nil && incomplete(err) && !eof:
-			return
-		case err != nil:
-			c.finish(nil, nil, fmt.Errorf("vhttp: reading response body: %w", err))
-			c.s.Close()
-			return
-		case len(body) > MaxResponseBytes:
-			c.finish(nil, nil, errors.New("vhttp: response body too large"))
-			c.s.Close()
-			return
+			if !eof {
+				return
+			}
+			body = append([]byte(nil), rest...)
+		default:
+			n := int(resp.ContentLength)
+			if len(rest) < n {
+				return // at EOF, OnClose reports the truncation (ErrClosed)
+			}
+			body = append([]byte(nil), rest[:n]...)
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		if resp.ContentLength < 0 {
@@ -460,4 +484,13 @@ func (c *ClientConn) parse(eof bool) {
 		c.finish(resp, body, nil)
 		return
 	}
+}
+
+// headerEndFrom is headerEnd for b whose first scanned bytes held no header end.
+func headerEndFrom(b []byte, scanned int) int {
+	from := max(scanned-2, 0)
+	if n := headerEnd(b[from:]); n >= 0 {
+		return from + n
+	}
+	return -1
 }
