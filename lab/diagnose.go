@@ -108,6 +108,9 @@ func (w *world) diagnose(v *viewer.Viewer) diagnosis {
 	if r.Lost {
 		return w.diagnoseLost(v, &ev)
 	}
+	if d, ok := w.diagnoseRelogin(v); ok {
+		return d
+	}
 	switch r.Outcome {
 	case viewer.NoCircuitAck:
 		return w.diagnoseCircuit(v, &ev)
@@ -256,6 +259,9 @@ func (w *world) diagnoseLoginTimeout(v *viewer.Viewer, ev *viewerEvidence) diagn
 	case ev.tcpOut.onlyLoss() || ev.tcpIn.onlyLoss():
 		return w.lossy(v, ev, fmt.Sprintf("the login request to %s:%s got no answer within the viewer's %s timeout", host, port, wait))
 	}
+	if d, ok := w.stormEvidence(w.publicAddrOfViewer(v), cfg.Profile.LoginTimeout); ok {
+		return d
+	}
 	return diagnosis{Mode: ModeLoginUnreachable,
 		Evidence: fmt.Sprintf("The login request to %s:%s got no answer within the viewer's %s timeout, and the network recorded no drop: the login service accepted the connection but did not answer in time.", host, port, wait),
 		Fix:      "Check the login service's load and its log; it answered too slowly for this viewer."}
@@ -279,8 +285,8 @@ func (w *world) diagnoseLost(v *viewer.Viewer, ev *viewerEvidence) diagnosis {
 		fix = "Reduce the loss on the viewer's path; the circuit went silent for longer than the viewer waits."
 	}
 	return diagnosis{Mode: ModeSilentCircuit,
-		Evidence: fmt.Sprintf("In world at %s, then nothing from the region for %s (the %s profile gives a region %s): %s. The viewer showed %q at %s.",
-			secs(inWorld.Duration()), secs(v.Config().Profile.RegionTimeout), v.Config().Profile.Name, secs(v.Config().Profile.RegionTimeout), cause, r.LostMessage, secs(r.LostAt.Duration())),
+		Evidence: fmt.Sprintf("In world at %s; then the viewer heard nothing from the region for %s, the %s profile's limit: %s. It showed %q at %s.",
+			secs(inWorld.Duration()), secs(v.Config().Profile.RegionTimeout), v.Config().Profile.Name, cause, r.LostMessage, secs(r.LostAt.Duration())),
 		Fix: fix}
 }
 
@@ -520,4 +526,20 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// publicAddrOfViewer is the address the grid sees the viewer's connections come from: its home
+// router's public address, or its own.
+func (w *world) publicAddrOfViewer(v *viewer.Viewer) netip.Addr {
+	i := w.obs.viewerIndex(v)
+	if i < 0 {
+		return netip.Addr{}
+	}
+	if r := w.net.Router(fmt.Sprintf("home-router-%d", w.firstID[i])); r != nil {
+		return r.OutsideAddr()
+	}
+	if hn, ok := v.Config().Net.(hostNet); ok {
+		return hn.h.Addr()
+	}
+	return netip.Addr{}
 }

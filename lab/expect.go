@@ -46,6 +46,18 @@ func Evaluate(exps []scenarios.Expect, run *reports.Run) []reports.Expectation {
 				}
 			}
 			v = countVerdict("viewers (and grid findings) diagnosed "+e.Diagnosis, e, n)
+		case scenarios.ExpectCounter:
+			var n uint64
+			found := false
+			for _, c := range run.Counters {
+				if c.Name == e.Counter {
+					n, found = n+c.Value, true
+				}
+			}
+			v = countVerdict("counter "+e.Counter, e, int(n))
+			if !found {
+				v.Pass, v.Observed = false, "no such counter (report.json lists them under counters)"
+			}
 		case scenarios.ExpectLog:
 			n := 0
 			for _, l := range run.Log {

@@ -34,6 +34,7 @@ type observer struct {
 	codes   map[uint32]int
 	dec     lludp.Decoder
 	ev      []viewerEvidence // by viewer index: the drops on its paths (diagnose.go)
+	perPop  map[string]int   // viewers per population with a trace so far
 }
 
 // tev is one recorded event; it becomes a reports.TraceEvent when the run ends.
@@ -109,21 +110,30 @@ func newObserver(w *world) *observer {
 // addViewers sets up the traces once the viewers exist: who keeps a full trace, and which
 // addresses are whose (the viewer's own, and its home router's public address).
 func (o *observer) addViewers() {
-	perPop := map[string]int{}
-	for i, v := range o.w.viewers {
-		t := &vtrace{headCap: traceHead}
-		if perPop[o.w.pops[i]] < fullTracePerPop {
-			t.headCap = fullTraceCap
-		}
-		perPop[o.w.pops[i]]++
-		o.traces = append(o.traces, t)
-		o.ev = append(o.ev, viewerEvidence{})
-		if hn, ok := v.Config().Net.(hostNet); ok {
-			o.addrs[hn.h.Addr()] = i
-		}
-		if r := o.w.net.Router(fmt.Sprintf("home-router-%d", v.Config().ID)); r != nil {
-			o.addrs[r.OutsideAddr()] = i
-		}
+	for i := len(o.traces); i < len(o.w.viewers); i++ {
+		o.addViewer(i)
+	}
+}
+
+// addViewer sets up the trace of viewer i; viewers added during the run (relogins) come here too.
+func (o *observer) addViewer(i int) {
+	if o.perPop == nil {
+		o.perPop = map[string]int{}
+	}
+	v := o.w.viewers[i]
+	t := &vtrace{headCap: traceHead}
+	if o.perPop[o.w.pops[i]] < fullTracePerPop {
+		t.headCap = fullTraceCap
+	}
+	o.perPop[o.w.pops[i]]++
+	o.traces = append(o.traces, t)
+	o.ev = append(o.ev, viewerEvidence{})
+	// A relogin is a new session on the same machine: its addresses are the latest session's.
+	if hn, ok := v.Config().Net.(hostNet); ok {
+		o.addrs[hn.h.Addr()] = i
+	}
+	if r := o.w.net.Router(fmt.Sprintf("home-router-%d", o.w.firstID[i])); r != nil {
+		o.addrs[r.OutsideAddr()] = i
 	}
 }
 
@@ -241,7 +251,11 @@ func (o *observer) onDrop(d netem.Drop) {
 			return
 		}
 	}
-	o.ev[i].note(d, fromViewer)
+	// What happens to packets after the viewer gave up (replies to its closed socket) is no
+	// evidence of why it failed.
+	if r := o.w.viewers[i].Result(); !r.Lost && (r.Outcome == "" || r.Outcome == viewer.Success) {
+		o.ev[i].note(d, fromViewer)
+	}
 	t := o.traces[i]
 	why := string(d.Reason) + " at " + d.Where
 	if d.Rule != "" {

@@ -66,6 +66,8 @@ func (w *world) results(seed uint64) *reports.Run {
 		} else if r.Outcome == viewer.Success {
 			if d, ok := w.diagnoseGrid(v); ok {
 				rv.Mode, rv.Evidence, rv.Fix = d.Mode, d.Evidence, d.Fix
+			} else if d, ok := w.reloginNote(v); ok {
+				rv.Mode, rv.Evidence, rv.Fix = d.Mode, d.Evidence, d.Fix
 			}
 		}
 		viewerCircuits.Add(v.CircuitStats())
@@ -106,6 +108,7 @@ func (w *world) results(seed uint64) *reports.Run {
 		counters[p+"agents_connected_at_end"] = uint64(rg.Agents())
 		addCircuit(p+"circuit/", st.Circuit)
 	}
+	w.capacityCounters(counters)
 	names := make([]string, 0, len(counters))
 	for n := range counters {
 		names = append(names, n)
@@ -114,7 +117,7 @@ func (w *world) results(seed uint64) *reports.Run {
 	for _, n := range names {
 		run.Counters = append(run.Counters, reports.Counter{Name: n, Value: counters[n]})
 	}
-	run.Findings = w.findings()
+	run.Findings = append(w.findings(), w.regionFindings()...)
 	run.Expectations = Evaluate(w.sc.Expect, run)
 	return run
 }

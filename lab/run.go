@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"net/url"
 	"sort"
@@ -28,6 +29,9 @@ type Options struct {
 	Viewers  int     // overrides the population size (scaled across populations); 0 = as written
 	Progress func(Progress)
 	Pcap     string // write a packet capture of the run to this file ("" = none)
+	// Invariants checks the grid's invariants (invariants.go) every virtual second and at the
+	// end; a violation stops the run and is returned as a *Violation error.
+	Invariants bool
 }
 
 // Progress is a snapshot taken every virtual second.
@@ -52,6 +56,9 @@ type world struct {
 	regions  []*region.Region
 	viewers  []*viewer.Viewer
 	pops     []string // population of each viewer
+	popIdx   []int    // index in sc.Viewers of each viewer's population
+	firstID  []int    // the ID of each viewer's first session (its own, unless it is a relogin)
+	sessions []int    // the session number of each viewer: 1, or 2... for relogins
 	places   []string // network placement of each viewer
 	srcAddrs []netip.Addr
 	uccSeen  map[uint32]int  // circuit code → UseCircuitCode packets the region received
@@ -59,11 +66,18 @@ type world struct {
 	udpDrops map[netip.Addr]netem.Drop
 	// regionBySim finds a region by the address the login reply gives viewers (diagnose.go).
 	regionBySim map[netip.AddrPort]regionRef
+	loginQ      *loginQueue                 // the login service's workers (capacity.go), nil without a model
+	inboxes     []namedInbox                // the regions' receive buffers (capacity.go)
+	presence    *login.Service              // the login service, whose presence regions clear (presence.go)
+	ended       map[*viewer.Viewer]sim.Time // when each finished viewer finished
+	violation   *Violation                  // the first invariant violated (invariants.go)
+	inv         *invState                   // what the invariant checks remember between checks (invariants.go)
 	accounts    *grid.Accounts
 	used        map[netip.Addr]bool           // addresses given to hosts and routers
 	next        map[*netem.Segment]netip.Addr // next candidate address for a viewer host
 	timeline    []reports.TimelineEvent       // fault timeline entries as executed
 	obs         *observer                     // samples and per-viewer traces (observe.go)
+	gm          *gridMode                     // grid mode's login-to-region links (gridmode.go); nil in standalone
 	decided     int
 	inWorld     int
 	failed      int
@@ -127,6 +141,13 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 	var tick func()
 	tick = func() {
 		w.obs.sample()
+		if opt.Invariants {
+			if v := w.checkInvariants(false); v != nil {
+				w.violation = v
+				w.s.Stop()
+				return
+			}
+		}
 		if opt.Progress != nil {
 			opt.Progress(w.progress(end))
 		}
@@ -140,12 +161,19 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 	if opt.Progress != nil {
 		opt.Progress(w.progress(end))
 	}
+	if opt.Invariants && w.violation == nil {
+		w.violation = w.checkInvariants(true)
+	}
 	if opt.Pcap != "" {
 		if err := w.finishCapture(); err != nil {
 			return nil, fmt.Errorf("%s: pcap: %w", sc.Name, err)
 		}
 	}
-	return w.results(seed), nil
+	run := w.results(seed)
+	if w.violation != nil {
+		return run, w.violation
+	}
+	return run, nil
 }
 
 func (w *world) progress(end sim.Time) Progress {
@@ -154,6 +182,9 @@ func (w *world) progress(end sim.Time) Progress {
 
 // buildGrid starts the login service and the regions on the grid host.
 func (w *world) buildGrid() error {
+	if w.sc.Grid.Mode == "grid" {
+		return w.buildGridMode()
+	}
 	g := w.sc.Grid
 	host := w.hosts[g.Host]
 	if host == nil {
@@ -164,7 +195,7 @@ func (w *world) buildGrid() error {
 		return err
 	}
 	var logRegions []login.Region
-	for i, rc := range rcs {
+	for _, rc := range rcs {
 		ext, err := w.externalAddr(rc, host)
 		if err != nil {
 			return err
@@ -181,9 +212,10 @@ func (w *world) buildGrid() error {
 				}
 			},
 		})
+		receive := w.capRegion(rc.Name, rg.Receive) // the capacity model's receive buffer, if any
 		sock, err := host.ListenUDP(rc.InternalPort, func(from netip.AddrPort, b []byte) {
 			w.obs.regionRecv(from, b)
-			rg.Receive(from, b)
+			receive(from, b)
 		})
 		if err != nil {
 			return fmt.Errorf("region %q: UDP port %d: %w", rc.Name, rc.InternalPort, err)
@@ -194,7 +226,7 @@ func (w *world) buildGrid() error {
 			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y, SizeX: rc.SizeX, SizeY: rc.SizeY,
 			SimIP: ext, SimPort: rc.InternalPort,
 			ServerURI: fmt.Sprintf("http://%s:%d/", ext, g.LoginPort),
-			Dest:      rg, Default: i == 0,
+			Dest:      rg, Default: w.regionFlags(rc.Name).def, Fallback: w.regionFlags(rc.Name).fallback,
 		})
 	}
 	accounts := grid.NewAccounts()
@@ -203,13 +235,16 @@ func (w *world) buildGrid() error {
 		Accounts: accounts, Regions: logRegions, Welcome: g.Welcome,
 		IDs: w.s.Rand("login/ids"), Log: w.log,
 		GridName: w.sc.Name, GridNick: "gridlab",
-		LoginURI: fmt.Sprintf("http://%s:%d/", host.Addr(), g.LoginPort),
+		LoginURI:      fmt.Sprintf("http://%s:%d/", host.Addr(), g.LoginPort),
+		CheckPresence: true, Kick: w.kick,
 	})
 	if err != nil {
 		return err
 	}
+	w.wirePresence(svc)             // regions tell presence of logouts (presence.go)
+	loginHandler := w.capLogin(svc) // the capacity model's workers, if any
 	if _, err := host.ListenTCP(g.LoginPort, func(c *netem.TCPConn) netem.StreamHandler {
-		return vhttp.NewServerConn(c, svc, 1<<20)
+		return vhttp.NewServerConn(c, loginHandler, 1<<20)
 	}); err != nil {
 		return fmt.Errorf("login service: TCP port %d: %w", g.LoginPort, err)
 	}
@@ -300,15 +335,36 @@ func (w *world) buildViewers(override int) error {
 			return fmt.Errorf("viewers.%s.network: no network %q", pop.Name, pop.Network)
 		}
 		arrive := w.s.Rand("pop/" + pop.Name + "/arrival")
+		starts, err := pop.Arrival.Starts(counts[pi], arrive)
+		if err != nil {
+			return fmt.Errorf("viewers.%s.arrival: %w", pop.Name, err)
+		}
 		creds := w.s.Rand("pop/" + pop.Name + "/credentials")
+		var unknown *rand.Rand
+		if pop.Unknown > 0 {
+			unknown = w.s.Rand("pop/" + pop.Name + "/unknown")
+		}
 		valid := 1.0
 		if pop.Valid != nil {
 			valid = float64(*pop.Valid)
 		}
+		updates := time.Duration(0)
+		if pop.AgentUpdates != "" {
+			r, err := scenarios.ParseEventRate(pop.AgentUpdates)
+			if err != nil {
+				return fmt.Errorf("viewers.%s.agent_updates: %w", pop.Name, err)
+			}
+			updates = -1
+			if r > 0 {
+				updates = time.Duration(float64(time.Second) / r)
+			}
+		}
 		for k := 0; k < counts[pi]; k++ {
 			id++
 			first, last := accountName(w.sc.Grid.Accounts.Pattern, id)
-			if _, err := w.accounts.Add(first, last, pw, acctRand); err != nil {
+			if unknown != nil && unknown.Float64() < float64(pop.Unknown) {
+				last += "-Nobody" // a name the grid has no account for
+			} else if _, err := w.accounts.Add(first, last, pw, acctRand); err != nil {
 				return fmt.Errorf("viewers.%s: account %s %s: %w", pop.Name, first, last, err)
 			}
 			password := pw
@@ -319,24 +375,54 @@ func (w *world) buildViewers(override int) error {
 			if err != nil {
 				return fmt.Errorf("viewers.%s: viewer %d: %w", pop.Name, id, err)
 			}
-			start := sim.Time(pop.Arrival.At)
-			if pop.Arrival.Window > 0 {
-				start += sim.Time(arrive.Int64N(int64(pop.Arrival.Window)))
-			}
-			v := viewer.New(viewer.Config{
+			cfg := viewer.Config{
 				ID: id, First: first, Last: last, Password: password,
 				LoginURI: pop.LoginURI, LoginAddr: loginAddr, Start: pop.Start, Stay: pop.Stay,
-				Profile: prof, Clock: w.s, Net: hostNet{host},
-				Rand:    w.s.Rand(fmt.Sprintf("viewer/%d", id)),
-				Decided: w.onDecided, Done: w.onDone, Trace: w.obs.onViewer,
-			})
-			w.viewers = append(w.viewers, v)
-			w.pops = append(w.pops, pop.Name)
-			w.places = append(w.places, place)
-			w.s.At(start, "viewer-start", v.Start)
+				AgentUpdates: updates, Profile: prof, Clock: w.s, Net: hostNet{host},
+			}
+			w.addSession(cfg, pi, place, id, 1, sim.Time(starts[k]))
 		}
 	}
 	return nil
+}
+
+// addSession adds one viewer session that starts at start: a population's viewer (session 1)
+// or one of its relogins. IDs stay dense (1..N in the order sessions are added).
+func (w *world) addSession(cfg viewer.Config, pop int, place string, firstID, session int, start sim.Time) {
+	cfg.ID = len(w.viewers) + 1
+	cfg.Rand = w.s.Rand(fmt.Sprintf("viewer/%d", cfg.ID))
+	cfg.Decided, cfg.Done, cfg.Trace = w.onDecided, w.onDone, w.obs.onViewer
+	v := viewer.New(cfg)
+	w.viewers = append(w.viewers, v)
+	w.popIdx = append(w.popIdx, pop)
+	w.pops = append(w.pops, w.sc.Viewers[pop].Name)
+	w.places = append(w.places, place)
+	w.firstID = append(w.firstID, firstID)
+	w.sessions = append(w.sessions, session)
+	if w.obs.traces != nil || session > 1 {
+		w.obs.addViewers()
+	}
+	w.s.At(start, "viewer-start", v.Start)
+}
+
+// relogin starts the next session of a viewer whose population logs in again.
+func (w *world) relogin(v *viewer.Viewer) {
+	i := v.Config().ID - 1
+	pop := w.sc.Viewers[w.popIdx[i]]
+	rl := pop.Relogin
+	if rl == nil {
+		return
+	}
+	times := rl.Times
+	if times == 0 {
+		times = 1
+	}
+	r := v.Result()
+	if w.sessions[i] > times || (rl.OnlyFailed && r.Outcome == viewer.Success && !r.Lost) {
+		return
+	}
+	cfg := *v.Config()
+	w.addSession(cfg, w.popIdx[i], w.places[i], w.firstID[i], w.sessions[i]+1, w.s.Now()+sim.Time(rl.After))
 }
 
 func (w *world) onDecided(v *viewer.Viewer) {
@@ -349,6 +435,11 @@ func (w *world) onDecided(v *viewer.Viewer) {
 }
 
 func (w *world) onDone(v *viewer.Viewer) {
+	if w.ended == nil {
+		w.ended = map[*viewer.Viewer]sim.Time{}
+	}
+	w.ended[v] = w.s.Now()
+	w.relogin(v)
 	w.done++
 	if w.done == len(w.viewers) {
 		w.s.Stop()

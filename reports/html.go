@@ -28,6 +28,7 @@ figure{margin:12px 0 22px}figure img{max-width:100%;height:auto;border:1px solid
 figcaption{color:#555;font-size:.92em}
 code{background:#f4f4f4;padding:0 3px}
 .files a{margin-right:12px}
+.why{max-width:900px;border-left:3px solid #c01010;padding-left:8px}
 `
 
 // imageCheckJS marks the page with how many images loaded, for people and
@@ -234,6 +235,12 @@ var indexTmpl = template.Must(template.New("index").Funcs(template.FuncMap{
 {{- if .Failures}}
 <p>Failures by mode (details in <a href="#diagnosis">Diagnosis</a>):
 {{range $i, $f := .Failures}}{{if $i}}, {{end}}<span class="bad">{{$f.Mode}}</span> {{$f.Count}}{{end}}</p>
+{{- range .Failures}}{{if .Evidence}}
+<p class="why"><a href="#mode-{{.Mode}}"><b>{{.Mode}}</b></a>: {{.Evidence}} <b>Fix:</b> {{.Fix}}</p>
+{{- end}}{{end}}
+{{- end}}
+{{- range .Rep.Findings}}
+<p class="why"><b>{{.Mode}}</b> ({{.Count}}): {{.Evidence}} <b>Fix:</b> {{.Fix}}</p>
 {{- end}}
 
 <h3>Time to each stage</h3>

@@ -43,8 +43,32 @@ func truncate(s string, n int) string {
 	return strings.TrimRight(string(r[:n-1]), " ") + "…"
 }
 
+// wrap writes text after prefix, wrapped at 100 columns with continuation lines indented to the
+// prefix's width.
+func wrap(b *strings.Builder, prefix, text string) {
+	const width = 100
+	col := 0
+	indent := strings.Repeat(" ", len(prefix))
+	b.WriteString(prefix)
+	col = len(prefix)
+	for i, word := range strings.Fields(text) {
+		n := len([]rune(word))
+		if i > 0 && col+1+n > width {
+			b.WriteString("\n" + indent)
+			col = len(indent)
+		} else if i > 0 {
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(word)
+		col += n
+	}
+	b.WriteByte('\n')
+}
+
 // WriteSummary writes the short end-of-run summary for the terminal: the
-// login tally, the failure modes (count, id, message cut to 100 runes), a per-stage latency
+// login tally, the failure modes (count, id, message cut to 100 runes) with the worked example of
+// each (evidence and fix) and the grid-level findings, a per-stage latency
 // table (n, p50, p90, p99, max), events, virtual time and trace hash. It
 // reads only rep, so it is as deterministic as the report.
 func WriteSummary(w io.Writer, rep *Report) {
@@ -70,6 +94,19 @@ func WriteSummary(w io.Writer, rep *Report) {
 			}
 			b.WriteString(strings.TrimRight(row, " ") + "\n")
 		}
+		for _, f := range rep.Failures {
+			if f.Evidence == "" {
+				continue
+			}
+			fmt.Fprintf(&b, "\n%s, e.g. %s (#%d):\n", f.Mode, f.ExampleViewer, f.ExampleViewerID)
+			wrap(&b, "  why: ", f.Evidence)
+			wrap(&b, "  fix: ", f.Fix)
+		}
+	}
+	for _, f := range rep.Findings {
+		fmt.Fprintf(&b, "\nfinding: %s (%d)\n", f.Mode, f.Count)
+		wrap(&b, "  why: ", f.Evidence)
+		wrap(&b, "  fix: ", f.Fix)
 	}
 
 	// Per-stage table: stage names left-aligned, numbers right-aligned.

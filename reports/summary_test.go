@@ -27,9 +27,13 @@ func TestSummary(t *testing.T) {
 		"Login reply                 6  150.0ms  290.0ms  310.0ms  310.0ms\n",
 		"AgentMovementComplete       4   1.200s   3.400s   3.400s   3.400s\n",
 		"events 12345, virtual time 1m30.25s, trace 0x000000deadbeef12\n",
+		// The worked example of a mode with evidence, wrapped at 100 columns.
+		"\nsim-reply-blocked, e.g. Flo Blocked (#6):\n  why: UseCircuitCode sent 4 times; the region received all 4; its 4 replies were dropped by rule\n       'block-sim-out' on host grid.\n",
+		"  fix: Allow outbound UDP from host grid to viewers.\n",
 	} {
 		assert.Contains(t, got, want)
 	}
+	assert.NotContains(t, got, "bad-credentials, e.g.", "no example block for a mode without evidence")
 }
 
 func TestSummaryNoViewers(t *testing.T) {

@@ -25,6 +25,7 @@ const (
 	ExpectMessage = "message"
 	ExpectLog     = "log"
 	ExpectDiag    = "diagnosis"
+	ExpectCounter = "counter"
 )
 
 // Outcomes are the outcome and failure-mode ids a run can report (shared/docs/FAILURE_MODES.md,
@@ -46,6 +47,7 @@ var expectKeys = map[string][]string{
 	ExpectMessage: {"message", "outcome", "after", "before"},
 	ExpectLog:     {"log", "count", "min", "max"},
 	ExpectDiag:    {"diagnosis", "count", "min", "max"},
+	ExpectCounter: {"counter", "count", "min", "max"},
 }
 
 // Kind names the kind of e: the first of stage, rate, message, log that is set, else outcome
@@ -63,7 +65,7 @@ func (e Expect) kinds() []string {
 		kind string
 		set  bool
 	}{{ExpectStage, e.Stage != ""}, {ExpectRate, e.Rate != ""}, {ExpectMessage, e.Message != ""}, {ExpectLog, e.Log != ""},
-		{ExpectDiag, e.Diagnosis != ""}} {
+		{ExpectDiag, e.Diagnosis != ""}, {ExpectCounter, e.Counter != ""}} {
 		if c.set {
 			k = append(k, c.kind)
 		}
@@ -198,7 +200,7 @@ func (c *checker) expect(s *Scenario) {
 		kinds := e.kinds()
 		switch len(kinds) {
 		case 0:
-			c.add(p, "no kind: give one of outcome, stage, rate, message, log, diagnosis")
+			c.add(p, "no kind: give one of outcome, stage, rate, message, log, diagnosis, counter")
 			continue
 		case 1:
 		default:
@@ -220,7 +222,7 @@ func (c *checker) expect(s *Scenario) {
 			continue
 		}
 		switch kind {
-		case ExpectOutcome, ExpectLog, ExpectDiag:
+		case ExpectOutcome, ExpectLog, ExpectDiag, ExpectCounter:
 			if kind == ExpectOutcome {
 				outcome(p+".outcome", e.Outcome)
 			}

@@ -67,7 +67,7 @@ func TestExpectErrors(t *testing.T) {
 			}},
 		{"an entry needs a kind",
 			"  - {min: 3}\n",
-			[]string{`s.yaml:54: expect[0]: no kind: give one of outcome, stage, rate, message, log, diagnosis`}},
+			[]string{`s.yaml:54: expect[0]: no kind: give one of outcome, stage, rate, message, log, diagnosis, counter`}},
 		{"one kind per entry",
 			"  - {stage: login_reply, log: x, threshold: max < 1s}\n",
 			[]string{`s.yaml:54: expect[0]: stage and log in one entry: give one kind per entry`}},

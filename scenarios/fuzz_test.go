@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 )
@@ -12,7 +13,10 @@ import (
 // scenario that parses must validate again unchanged and take an override without panicking.
 func FuzzParse(f *testing.F) {
 	f.Add(readFixture(f))
-	for _, name := range []string{"standalone-basic.yaml", "sim-reply-blocked.yaml"} {
+	// Every bundled scenario: together they use every key (arrival processes, relogin, capacity,
+	// timeline faults, grid mode).
+	names, _ := fs.Glob(Files, "*.yaml")
+	for _, name := range names {
 		if data, err := Files.ReadFile(name); err == nil {
 			f.Add(data)
 		}

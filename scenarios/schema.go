@@ -158,12 +158,50 @@ type Rule struct {
 
 // Grid is the grid under test.
 type Grid struct {
-	Mode       string   `mapstructure:"mode"`        // standalone (default)
-	Host       string   `mapstructure:"host"`        // host running the login service and regions
-	LoginPort  uint16   `mapstructure:"login_port"`  // HTTP port of the login service, default 9000
-	RegionsINI string   `mapstructure:"regions_ini"` // Regions.ini text, inline
-	Accounts   Accounts `mapstructure:"accounts"`
-	Welcome    string   `mapstructure:"welcome"` // login message, default "Welcome to gridlab!"
+	// Mode is standalone (default: one process runs the login service and the regions, which
+	// it tells of logins in process) or grid (the login service asks each region's process over
+	// HTTP: QUERYACCESS, then POST of the agent, 30 s timeout each, as OpenSim's ROBUST does).
+	Mode       string `mapstructure:"mode"`
+	Host       string `mapstructure:"host"`        // host running the login service (and, in standalone, the regions)
+	LoginPort  uint16 `mapstructure:"login_port"`  // HTTP port of the login service, default 9000
+	RegionsINI string `mapstructure:"regions_ini"` // Regions.ini text, inline
+	// RegionsINIFile is a Regions.ini file instead, relative to the scenario file's directory.
+	RegionsINIFile string   `mapstructure:"regions_ini_file"`
+	Accounts       Accounts `mapstructure:"accounts"`
+	Welcome        string   `mapstructure:"welcome"` // login message, default "Welcome to gridlab!"
+	// Regions says, per Regions.ini section, what the grid service knows of the region and (grid
+	// mode) where its process runs. Regions not listed run on Host; without any DefaultRegion
+	// the first region is the default.
+	Regions []GridRegion `mapstructure:"regions"`
+	// RegionHTTPPort is the region processes' HTTP port in grid mode (OpenSim's
+	// http_listener_port: the agent endpoint and the capabilities), default 9000. A standalone
+	// grid serves everything on LoginPort and ignores it.
+	RegionHTTPPort uint16 `mapstructure:"region_http_port"`
+	// Capacity models how much work the grid's machines can do (zero: unlimited).
+	Capacity Capacity `mapstructure:"capacity"`
+}
+
+// Capacity is the grid's service-time model: the login service's workers and cost per login,
+// and each region's UDP receive buffer and cost per inbound datagram.
+type Capacity struct {
+	LoginWorkers     int           `mapstructure:"login_workers"`      // logins handled at once, default 8 when login_time is set
+	LoginTime        time.Duration `mapstructure:"login_time"`         // mean time one login occupies a worker
+	LoginTimeSpread  Fraction      `mapstructure:"login_time_spread"`  // ± uniform spread around login_time, default 50%
+	RegionPacketTime time.Duration `mapstructure:"region_packet_time"` // time a region spends on one inbound datagram
+	RegionUDPBuffer  int           `mapstructure:"region_udp_buffer"`  // datagrams a region's socket queues, default 1024 when region_packet_time is set
+	LogoutTime       time.Duration `mapstructure:"logout_time"`        // a region's teardown after a logout, before it tells presence
+}
+
+// GridRegion is one region as the grid service and the operator see it.
+type GridRegion struct {
+	Name string `mapstructure:"name"` // its Regions.ini section name
+	// Flags is OpenSim's [GridService] Region_<name> value: "DefaultRegion", "FallbackRegion"
+	// or both ("DefaultRegion, FallbackRegion").
+	Flags string `mapstructure:"flags"`
+	Host  string `mapstructure:"host"` // grid mode: the host running the region's process, default grid.host
+	// Offline (grid mode): the region is registered with the grid service but its process is not
+	// running, so nothing answers on its HTTP or UDP port.
+	Offline bool `mapstructure:"offline"`
 }
 
 // Accounts describes the avatars the grid knows.
@@ -184,7 +222,21 @@ type Population struct {
 	Start    string        `mapstructure:"start"`             // last (default), home, or uri:Region&x&y&z
 	Stay     time.Duration `mapstructure:"stay"`              // time in world before logging out, 0 = until the end
 	Valid    *Fraction     `mapstructure:"valid_credentials"` // fraction with the right password, default 1
+	Unknown  Fraction      `mapstructure:"unknown_avatars"`   // fraction whose avatar the grid does not have
 	Profile  string        `mapstructure:"profile"`           // viewer profile, default sl-viewer
+	// AgentUpdates is how often a viewer in world sends AgentUpdate, e.g. "1/s" or "0.5/s";
+	// "0" sends none; empty keeps the profile's rate.
+	AgentUpdates string `mapstructure:"agent_updates"`
+	// Relogin logs the same avatar in again after each session ends (logged out or failed).
+	Relogin *Relogin `mapstructure:"relogin"`
+}
+
+// Relogin is a population's relogin behaviour.
+type Relogin struct {
+	After time.Duration `mapstructure:"after"` // pause between the end of one session and the next login
+	Times int           `mapstructure:"times"` // logins after the first, default 1
+	// Retry relogs only after a failed login (a user trying again), not after a logout.
+	OnlyFailed bool `mapstructure:"only_failed"`
 }
 
 // Link is a link's impairments (see Network for the keys' meaning).
@@ -232,15 +284,27 @@ type TCP struct {
 // Event is one timeline entry: at a virtual time, exactly one of its actions.
 type Event struct {
 	At         time.Duration  `mapstructure:"at"`
-	Link       *LinkChange    `mapstructure:"link"`        // change a network's impairments
-	AddRule    *RuleChange    `mapstructure:"add_rule"`    // append a firewall rule to a host
-	RemoveRule *RuleRef       `mapstructure:"remove_rule"` // remove a host's rule by name
-	Partition  []string       `mapstructure:"partition"`   // two network names: cut every path between them
-	Heal       []string       `mapstructure:"heal"`        // two network names: undo a partition
-	HostDown   string         `mapstructure:"host_down"`   // take a host off the network
-	HostUp     string         `mapstructure:"host_up"`     // bring it back
-	FlushNAT   string         `mapstructure:"flush_nat"`   // a network name: forget its router's NAT mappings
-	Resolver   *ResolverState `mapstructure:"dns"`         // change the resolver
+	Link       *LinkChange    `mapstructure:"link"`           // change a network's impairments
+	AddRule    *RuleChange    `mapstructure:"add_rule"`       // append a firewall rule to a host
+	RemoveRule *RuleRef       `mapstructure:"remove_rule"`    // remove a host's rule by name
+	Partition  []string       `mapstructure:"partition"`      // two network names: cut every path between them
+	Heal       []string       `mapstructure:"heal"`           // two network names: undo a partition
+	HostDown   string         `mapstructure:"host_down"`      // take a host off the network
+	HostUp     string         `mapstructure:"host_up"`        // bring it back
+	FlushNAT   string         `mapstructure:"flush_nat"`      // a network name: forget its router's NAT mappings
+	Resolver   *ResolverState `mapstructure:"dns"`            // change the resolver
+	SendUDP    *SendUDP       `mapstructure:"send_udp"`       // a host sends datagrams (e.g. garbage to a region)
+	Restart    string         `mapstructure:"restart_region"` // a region's process restarts: its circuits are lost
+}
+
+// SendUDP makes host From send Count datagrams of Data to To, Interval apart (the lab's
+// "echo foo | nc -u host 9000").
+type SendUDP struct {
+	From     string        `mapstructure:"from"`     // a host name
+	To       string        `mapstructure:"to"`       // address:port
+	Data     string        `mapstructure:"data"`     // the payload, as text
+	Count    int           `mapstructure:"count"`    // default 1
+	Interval time.Duration `mapstructure:"interval"` // between datagrams, default 1s
 }
 
 // LinkChange sets impairments of a network. Keys of Set left out keep the values the network
@@ -279,6 +343,7 @@ type ResolverState struct {
 //	                                                      every viewer with outcome X saw the text, decided in the window
 //	{log: "Ignoring a repeated UseCircuitCode", min: 1}   grid log lines containing the text: count, min and/or max
 //	{diagnosis: nat-loopback-unsupported, min: 1}         viewers diagnosed with the mode (plus grid findings): count, min and/or max
+//	{counter: "region/My Region/use_circuit_code", count: 0}  a report.json counter: count, min and/or max
 type Expect struct {
 	Outcome   string         `mapstructure:"outcome"`   // an outcome id or "success"
 	Stage     string         `mapstructure:"stage"`     // a stage id (login_reply ... first_object_update)
@@ -286,6 +351,7 @@ type Expect struct {
 	Message   string         `mapstructure:"message"`   // text the viewers' message contains
 	Log       string         `mapstructure:"log"`       // text grid log lines contain
 	Diagnosis string         `mapstructure:"diagnosis"` // a failure-mode id the lab diagnosed
+	Counter   string         `mapstructure:"counter"`   // a report.json counter by name
 	Threshold string         `mapstructure:"threshold"` // stage: "p(99) < 5s"; rate: "> 0.99" or "> 99%"
 	Count     *int           `mapstructure:"count"`     // exactly this many (outcome, log)
 	Min       *int           `mapstructure:"min"`       // at least (outcome, log)
@@ -294,10 +360,18 @@ type Expect struct {
 	Before    *time.Duration `mapstructure:"before"`    // message: decided at most this long after the viewer's start
 }
 
-// Arrival is when the viewers of a population start: uniformly spread over Window, starting at At.
+// Arrival is when the viewers of a population start, from At on:
+//
+//	uniform   (default) each at a random time in [At, At+Window)
+//	constant  evenly spaced over Window, or Rate per second when Window is not given
+//	poisson   exponential gaps with mean 1/Rate (Rate defaults to count/Window)
+//	ramp      the arrival rate grows linearly from 0 over Window (most arrive late)
+//	burst     all at At
 type Arrival struct {
-	At     time.Duration `mapstructure:"at"`
-	Window time.Duration `mapstructure:"window"`
+	Process string        `mapstructure:"process"`
+	At      time.Duration `mapstructure:"at"`
+	Window  time.Duration `mapstructure:"window"`
+	Rate    string        `mapstructure:"rate"` // "50/s", "3000/m"
 }
 
 // Fraction is a probability in [0,1]; the loader accepts "0.5%" and 0.005 alike.

@@ -17,10 +17,13 @@ const (
 	DefaultDuration  = 10 * time.Minute
 	DefaultMode      = "standalone"
 	DefaultLoginPort = 9000
-	DefaultWelcome   = "Welcome to gridlab!"
-	DefaultParent    = "internet"
-	DefaultProfile   = "sl-viewer"
-	DefaultStart     = "last"
+	// DefaultRegionHTTPPort is a region process's HTTP port in grid mode (OpenSim's default
+	// http_listener_port).
+	DefaultRegionHTTPPort = 9000
+	DefaultWelcome        = "Welcome to gridlab!"
+	DefaultParent         = "internet"
+	DefaultProfile        = "sl-viewer"
+	DefaultStart          = "last"
 )
 
 // Profiles are the viewer profiles lab/viewer bundles (kept in step with viewer.Profiles; a lab
@@ -39,7 +42,7 @@ type problem struct {
 // Router.Address is left empty when not given: it means the first host address of the
 // network, which follows the CIDR if that is overridden.
 //
-// Zero means "default" for Duration (10m), Grid.Mode (standalone), Grid.LoginPort (9000),
+// Zero means "default" for Duration (10m), Grid.Mode (standalone), Grid.LoginPort (9000), Grid.RegionHTTPPort (9000),
 // Grid.Welcome, Router.Parent ("internet"), Router.NAT and Router.Hairpin (true), Rule.Proto (any), Population.Start (last),
 // Population.Valid (1) and Population.Profile (sl-viewer).
 func (s *Scenario) Validate() error {
@@ -208,28 +211,51 @@ func (s *Scenario) check() []problem {
 		} else {
 			hosts[h.Name] = i
 		}
-		pfx, netOK := nets[h.Network]
-		if h.Network == "" {
-			c.add(p+".network", "missing: the network the host is on%s", known(netNames(s)))
-		} else if _, named := netIndex[h.Network]; !named {
-			c.add(p+".network", "no network named %q%s", h.Network, known(netNames(s)))
+		if h.Name == ResolverHostName {
+			c.add(p+".name", "%q is the resolver's own host (set dns.resolver to place it)", h.Name)
 		}
-		if h.Address == "" {
-			c.add(p+".address", "missing: the host's address (e.g. %s)", exampleAddr(pfx, netOK))
-		} else if a, ok := c.addr(p+".address", h.Address); ok {
-			switch {
-			case netOK && !pfx.Contains(a):
-				c.add(p+".address", "%s is not inside network %q (%s)", a, h.Network, pfx)
-			case netOK && pfx.Bits() > 0 && pfx.Bits() < 31 && (a == pfx.Addr() || a == lastAddr(pfx)):
-				c.add(p+".address", "%s is the network's own or broadcast address; use a host address (e.g. %s)", a, exampleAddr(pfx, true))
+		onNet := map[string]bool{} // networks the host has an interface on
+		if len(h.Interfaces) > 0 {
+			if h.Network != "" || h.Address != "" {
+				c.add(p+".interfaces", "give either network and address, or interfaces, not both")
 			}
-			c.claim(addrs, p+".address", a, fmt.Sprintf("the address of host %q", h.Name))
+			for j, f := range h.Interfaces {
+				c.hostAddr(idx(p+".interfaces", j, ""), f, s, nets, netIndex, addrs, fmt.Sprintf("an address of host %q", h.Name))
+				onNet[f.Network] = true
+			}
+		} else {
+			c.hostAddr(p, Interface{h.Network, h.Address}, s, nets, netIndex, addrs, fmt.Sprintf("the address of host %q", h.Name))
+			onNet[h.Network] = true
+		}
+		for j, r := range h.Routes {
+			rp := idx(p+".routes", j, "")
+			if r.To == "" {
+				c.add(rp+".to", "missing: the prefix the route is for (e.g. 0.0.0.0/0)")
+			} else {
+				c.prefix(rp+".to", r.To, false)
+			}
+			switch {
+			case r.Network == "":
+				c.add(rp+".network", "missing: the network whose interface the route uses")
+			case !onNet[r.Network]:
+				var on []string
+				for _, f := range h.Interfaces {
+					on = append(on, f.Network)
+				}
+				if len(h.Interfaces) == 0 {
+					on = []string{h.Network}
+				}
+				c.add(rp+".network", "host %q has no interface on network %q%s", h.Name, r.Network, known(on))
+			}
 		}
 		for j, r := range h.Firewall {
 			c.rule(idx(p+".firewall", j, ""), r)
 		}
 	}
 	c.dns(s.DNS)
+	if r := s.DNS.Resolver; r != nil {
+		c.hostAddr("dns.resolver", *r, s, nets, netIndex, addrs, "the resolver's address")
+	}
 	switch s.TCP.SYNSchedule {
 	case "", "classic", "linear":
 	default:
@@ -239,18 +265,20 @@ func (s *Scenario) check() []problem {
 	c.expect(s)
 
 	// Grid.
+	c.regionsFile(s) // regions_ini_file: read into regions_ini (gridevents.go)
 	g := s.Grid
-	if g.Mode != "" && g.Mode != "standalone" {
-		c.add("grid.mode", "%q is not supported: the only mode is standalone", g.Mode)
+	if g.Mode != "" && g.Mode != "standalone" && g.Mode != "grid" {
+		c.add("grid.mode", "%q is not a mode: use standalone (one process) or grid (login service and regions talk HTTP)", g.Mode)
 	}
 	if g.Host == "" {
 		c.add("grid.host", "missing: the host that runs the grid%s", known(hostNames(s)))
 	} else if _, ok := hosts[g.Host]; !ok {
 		c.add("grid.host", "no host named %q%s", g.Host, known(hostNames(s)))
 	}
-	if strings.TrimSpace(g.RegionsINI) == "" {
-		c.add("grid.regions_ini", "missing: the Regions.ini text (at least one [Region] section)")
+	if strings.TrimSpace(g.RegionsINI) == "" && g.RegionsINIFile == "" {
+		c.add("grid.regions_ini", "missing: the Regions.ini text (at least one [Region] section), or regions_ini_file")
 	}
+	c.gridRegions(s, func(name string) bool { _, ok := hosts[name]; return ok })
 	pat := g.Accounts.Pattern
 	first, last, _ := strings.Cut(pat, " ")
 	switch {
@@ -290,6 +318,23 @@ func (s *Scenario) check() []problem {
 		}
 		if v.Arrival.Window < 0 {
 			c.add(p+".arrival.window", "%v is negative", v.Arrival.Window)
+		}
+		c.arrival(p+".arrival", v.Arrival)
+		if v.AgentUpdates != "" {
+			if _, err := ParseEventRate(v.AgentUpdates); err != nil {
+				c.add(p+".agent_updates", "%v", err)
+			}
+		}
+		if v.Unknown < 0 || v.Unknown > 1 {
+			c.add(p+".unknown_avatars", "%v is out of range: a fraction is between 0 and 1", float64(v.Unknown))
+		}
+		if r := v.Relogin; r != nil {
+			if r.After < 0 {
+				c.add(p+".relogin.after", "%v is negative", r.After)
+			}
+			if r.Times < 0 {
+				c.add(p+".relogin.times", "%d is negative", r.Times)
+			}
 		}
 		if v.Stay < 0 {
 			c.add(p+".stay", "%v is negative", v.Stay)
@@ -460,6 +505,31 @@ func (c *checker) nat(p string, r *Router, netName string, pfx netip.Prefix, net
 	}
 }
 
+// hostAddr checks one interface of a host (or of the resolver) at path p: a known network and
+// a free host address inside it.
+func (c *checker) hostAddr(p string, f Interface, s *Scenario, nets map[string]netip.Prefix, netIndex map[string]int, addrs map[netip.Addr]string, what string) {
+	pfx, netOK := nets[f.Network]
+	if f.Network == "" {
+		c.add(p+".network", "missing: the network the host is on%s", known(netNames(s)))
+	} else if _, named := netIndex[f.Network]; !named {
+		c.add(p+".network", "no network named %q%s", f.Network, known(netNames(s)))
+	}
+	if f.Address == "" {
+		c.add(p+".address", "missing: the host's address (e.g. %s)", exampleAddr(pfx, netOK))
+	} else if a, ok := c.addr(p+".address", f.Address); ok {
+		switch {
+		case netOK && !pfx.Contains(a):
+			c.add(p+".address", "%s is not inside network %q (%s)", a, f.Network, pfx)
+		case netOK && pfx.Bits() > 0 && pfx.Bits() < 31 && (a == pfx.Addr() || a == lastAddr(pfx)):
+			c.add(p+".address", "%s is the network's own or broadcast address; use a host address (e.g. %s)", a, exampleAddr(pfx, true))
+		}
+		c.claim(addrs, p+".address", a, what)
+	}
+}
+
+// ResolverHostName is the name of the resolver's host (netem.ResolverHostName).
+const ResolverHostName = "dns-resolver"
+
 // dns checks the resolver's records.
 func (c *checker) dns(d DNS) {
 	if d.Delay < 0 {
@@ -588,9 +658,10 @@ func (c *checker) timeline(s *Scenario, nets map[string]int, hosts map[string]in
 				c.add(p+".dns.delay", "%v is negative", *d)
 			}
 		}
+		actions += c.gridEvent(p, s, e, host)
 		switch {
 		case actions == 0:
-			c.add(p, "no action: give one of link, add_rule, remove_rule, partition, heal, host_down, host_up, flush_nat, dns")
+			c.add(p, "no action: give one of link, add_rule, remove_rule, partition, heal, host_down, host_up, flush_nat, dns, send_udp, restart_region")
 		case actions > 1:
 			c.add(p, "%d actions in one entry: give one per entry (several entries may share a time)", actions)
 		}
@@ -797,6 +868,9 @@ func (s *Scenario) fillDefaults() {
 	if s.Grid.LoginPort == 0 {
 		s.Grid.LoginPort = DefaultLoginPort
 	}
+	if s.Grid.RegionHTTPPort == 0 {
+		s.Grid.RegionHTTPPort = DefaultRegionHTTPPort
+	}
 	if s.Grid.Welcome == "" {
 		s.Grid.Welcome = DefaultWelcome
 	}
@@ -859,4 +933,76 @@ func (s *Scenario) written(p string) bool {
 		}
 	}
 	return false
+}
+
+// regionFlags are the [GridService] region flags gridlab models; OpenSim knows more.
+var regionFlags = []string{"DefaultRegion", "FallbackRegion"}
+
+// otherRegionFlags are OpenSim's other region flags: recognised, not modelled.
+var otherRegionFlags = []string{"RegionOnline", "NoDirectLogin", "Persistent", "LockedOut", "NoMove", "Reservation",
+	"Authenticate", "Hyperlink", "DefaultHGRegion"}
+
+// ParseRegionFlags reads OpenSim's Region_<name> value ("DefaultRegion, FallbackRegion"):
+// names separated by commas or spaces, in any case.
+func ParseRegionFlags(v string) (def, fallback bool, err error) {
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		switch {
+		case strings.EqualFold(f, "DefaultRegion"):
+			def = true
+		case strings.EqualFold(f, "FallbackRegion"):
+			fallback = true
+		case slices.ContainsFunc(otherRegionFlags, func(o string) bool { return strings.EqualFold(o, f) }):
+			return false, false, fmt.Errorf("%q is an OpenSim region flag gridlab does not model: use %s", f, strings.Join(regionFlags, " and/or "))
+		default:
+			return false, false, fmt.Errorf("%q is not a region flag: use %s (e.g. \"DefaultRegion, FallbackRegion\")", f, strings.Join(regionFlags, " and/or "))
+		}
+	}
+	return def, fallback, nil
+}
+
+// iniSections lists the section names of a Regions.ini text (its regions), in order.
+func iniSections(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if len(t) > 2 && t[0] == '[' && t[len(t)-1] == ']' {
+			out = append(out, strings.TrimSpace(t[1:len(t)-1]))
+		}
+	}
+	return out
+}
+
+// gridRegions checks grid.regions and the keys only grid mode has.
+func (c *checker) gridRegions(s *Scenario, isHost func(string) bool) {
+	g := s.Grid
+	gridMode := g.Mode == "grid"
+	sections := iniSections(g.RegionsINI)
+	seen := map[string]int{}
+	for i, r := range g.Regions {
+		p := idx("grid.regions", i, "")
+		switch {
+		case r.Name == "":
+			c.add(p+".name", "missing: the region's Regions.ini section name%s", known(sections))
+		case !slices.Contains(sections, r.Name):
+			c.add(p+".name", "no [%s] section in grid.regions_ini%s", r.Name, known(sections))
+		default:
+			if j, dup := seen[r.Name]; dup {
+				c.add(p+".name", "region %q is already listed (grid.regions[%d])", r.Name, j)
+			}
+			seen[r.Name] = i
+		}
+		if _, _, err := ParseRegionFlags(r.Flags); err != nil {
+			c.add(p+".flags", "%s", err)
+		}
+		if r.Host != "" {
+			if !gridMode {
+				c.add(p+".host", "only in grid mode: in standalone every region runs on grid.host (set grid.mode: grid)")
+			} else if !isHost(r.Host) {
+				c.add(p+".host", "no host named %q%s", r.Host, known(hostNames(s)))
+			}
+		}
+		if r.Offline && !gridMode {
+			c.add(p+".offline", "only in grid mode: in standalone the regions run in the login service's process")
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -251,6 +252,10 @@ func (v *Viewer) resolveLogin(req *http.Request, body []byte) {
 			return
 		}
 		if err != nil || len(addrs) == 0 {
+			v.res.LoginError = "no such host"
+			if err != nil {
+				v.res.LoginError = err.Error()
+			}
 			v.timer.Stop()
 			v.fail(LoginHostUnknown, v.cfg.Profile.Text.LoginUnreachable)
 			return
@@ -272,7 +277,11 @@ func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
 	}
 	v.timer.Stop()
 	if err != nil {
+		// Keep the socket's own words ("connect: connection refused"), not the HTTP client's.
 		v.res.LoginError = err.Error()
+		if i := strings.LastIndex(v.res.LoginError, "connect: "); i >= 0 {
+			v.res.LoginError = v.res.LoginError[i:]
+		}
 	}
 	switch {
 	case errors.Is(err, netem.ErrRefused):
