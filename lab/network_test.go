@@ -39,7 +39,7 @@ timeline:
 		{At: 0, What: "host grid down"},
 		{At: 10 * time.Second, What: "set internet link: latency 40ms, jitter 5ms uniform, loss 2%"},
 		{At: 70 * time.Second, What: "host grid up"},
-		{At: 80 * time.Second, What: "flush NAT of office-router (8 mappings)"},
+		{At: 80 * time.Second, What: "flush NAT of office-router (11 mappings)"},
 	}, run.Timeline)
 	var hostDown uint64
 	for _, c := range run.Counters {

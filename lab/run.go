@@ -242,7 +242,7 @@ func (w *world) buildGrid() error {
 		return err
 	}
 	w.wirePresence(svc)             // regions tell presence of logouts (presence.go)
-	loginHandler := w.capLogin(svc) // the capacity model's workers, if any
+	loginHandler := w.standaloneHTTP(w.capLogin(svc)) // capabilities, then the login service behind the capacity model's workers, if any
 	if _, err := host.ListenTCP(g.LoginPort, func(c *netem.TCPConn) netem.StreamHandler {
 		return vhttp.NewServerConn(c, loginHandler, 1<<20)
 	}); err != nil {
@@ -379,6 +379,7 @@ func (w *world) buildViewers(override int) error {
 				ID: id, First: first, Last: last, Password: password,
 				LoginURI: pop.LoginURI, LoginAddr: loginAddr, Start: pop.Start, Stay: pop.Stay,
 				AgentUpdates: updates, Profile: prof, Clock: w.s, Net: hostNet{host},
+				SeedCaps: pop.SeedCaps == nil || *pop.SeedCaps,
 			}
 			w.addSession(cfg, pi, place, id, 1, sim.Time(starts[k]))
 		}

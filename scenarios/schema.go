@@ -229,6 +229,9 @@ type Population struct {
 	AgentUpdates string `mapstructure:"agent_updates"`
 	// Relogin logs the same avatar in again after each session ends (logged out or failed).
 	Relogin *Relogin `mapstructure:"relogin"`
+	// SeedCaps makes viewers POST the seed capability while the circuit comes up, as real
+	// viewers do (default true); the region sends the world (ObjectUpdate) only after it.
+	SeedCaps *bool `mapstructure:"seed_caps"`
 }
 
 // Relogin is a population's relogin behaviour.

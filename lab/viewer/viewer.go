@@ -92,10 +92,13 @@ type Config struct {
 	Stay      time.Duration // time in world before logging out; 0 = stay
 	// AgentUpdates is the AgentUpdate period in world; 0 = the profile's, < 0 = none.
 	AgentUpdates time.Duration
-	Profile      Profile
-	Clock        circuit.Clock
-	Net          Network
-	Rand         *rand.Rand // the viewer's own stream (ping jitter)
+	// SeedCaps makes the viewer POST its seed capability while the circuit comes up, as real
+	// viewers do; the region sends the world (ObjectUpdate) only after it.
+	SeedCaps bool
+	Profile  Profile
+	Clock    circuit.Clock
+	Net      Network
+	Rand     *rand.Rand // the viewer's own stream (ping jitter)
 	// Done is called once when the viewer has finished: failed, or logged out.
 	Done func(v *Viewer)
 	// Decided is called once when the outcome is known (in world, or failed).
@@ -122,6 +125,8 @@ type Result struct {
 	LoginError string
 	// SimName is the region's name from RegionHandshake.
 	SimName string
+	// SeedGranted is when the seed capability answered (0 = never asked or no answer).
+	SeedGranted sim.Time
 	// Lost is set when the viewer, once in world, gave its region up as silent (LostAt, and the
 	// message the user saw in LostMessage).
 	Lost        bool
@@ -140,13 +145,16 @@ type Viewer struct {
 	reply      *login.Reply
 	uccSeq     uint32
 	acked      bool
-	timer      sim.Timer // the current stage's deadline
-	ackTimer   sim.Timer // the profile's UseCircuitCode ack wait
-	hsTimer    sim.Timer // the profile's RegionHandshake wait
-	tick       sim.Timer // AgentUpdate
+	timer      sim.Timer         // the current stage's deadline
+	ackTimer   sim.Timer         // the profile's UseCircuitCode ack wait
+	hsTimer    sim.Timer         // the profile's RegionHandshake wait
+	tick       sim.Timer         // AgentUpdate
+	tickFn     func()            // v.sendAgentUpdate, made once: a method value allocates each time
+	au         lludp.AgentUpdate // reused: Send encodes it at once and keeps nothing
 	pingTimer  sim.Timer
 	pingID     uint8
 	lastHeard  sim.Time // the last sign of life from the region (see Profile.RegionTimeout)
+	seedConn   Conn     // the seed capability request, while it runs (caps.go)
 	decided    bool
 	done       bool
 	loggingOut bool
@@ -315,6 +323,9 @@ func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
 	v.res.Sim = netip.AddrPortFrom(reply.SimIP, reply.SimPort)
 	v.status("Initializing world...")
 	v.connectRegion()
+	if v.cfg.SeedCaps && !v.done {
+		v.fetchSeed()
+	}
 }
 
 func (v *Viewer) connectRegion() {
@@ -421,7 +432,8 @@ func (v *Viewer) deliver(p *lludp.Packet) {
 		v.status("Logged in")
 		v.decide(Success, "")
 		if iv := v.updateInterval(); iv > 0 {
-			v.tick = v.cfg.Clock.After(iv, "viewer-agent-update", v.sendAgentUpdate)
+			v.tickFn = v.sendAgentUpdate
+			v.tick = v.cfg.Clock.After(iv, "viewer-agent-update", v.tickFn)
 		}
 		v.lastHeard = v.now()
 		v.schedulePing()
@@ -443,7 +455,7 @@ func (v *Viewer) deliver(p *lludp.Packet) {
 }
 
 func (v *Viewer) agentUpdate() *lludp.AgentUpdate {
-	return &lludp.AgentUpdate{
+	v.au = lludp.AgentUpdate{
 		AgentID:      v.reply.AgentID,
 		SessionID:    v.reply.SessionID,
 		BodyRotation: [3]float32{0, 0, 0},
@@ -451,6 +463,7 @@ func (v *Viewer) agentUpdate() *lludp.AgentUpdate {
 		CameraAtAxis: [3]float32{1, 0, 0},
 		Far:          64,
 	}
+	return &v.au
 }
 
 func (v *Viewer) sendAgentUpdate() {
@@ -458,7 +471,7 @@ func (v *Viewer) sendAgentUpdate() {
 		return
 	}
 	v.c.Send(v.agentUpdate())
-	v.tick = v.cfg.Clock.After(v.updateInterval(), "viewer-agent-update", v.sendAgentUpdate)
+	v.tick = v.cfg.Clock.After(v.updateInterval(), "viewer-agent-update", v.tickFn)
 }
 
 func (v *Viewer) updateInterval() time.Duration {
@@ -494,7 +507,17 @@ func (v *Viewer) loseRegion() {
 	v.finish()
 }
 
-// Logout sends LogoutRequest and quits on LogoutReply or after the profile's logout wait.
+// Logout logs a viewer that is in world out now, as its user quitting would: LogoutRequest,
+// then quit on LogoutReply or after the profile's logout wait. Otherwise it does nothing.
+func (v *Viewer) Logout() {
+	if !v.decided || v.res.Outcome != Success || v.done || v.loggingOut {
+		return
+	}
+	v.timer.Stop() // the stay
+	v.logout()
+}
+
+// logout sends LogoutRequest and quits on LogoutReply or after the profile's logout wait.
 func (v *Viewer) logout() {
 	if v.done || v.loggingOut {
 		return
@@ -546,6 +569,10 @@ func (v *Viewer) finish() {
 	}
 	if v.sock != nil {
 		v.sock.Close()
+	}
+	if v.seedConn != nil {
+		v.seedConn.Abort()
+		v.seedConn = nil
 	}
 	if v.cfg.Done != nil {
 		v.cfg.Done(v)
