@@ -190,29 +190,11 @@ func StartGrid(l *Loop, cfg GridConfig) (*Grid, error) {
 
 	var logRegions []login.Region
 	for i, rc := range rcs {
-		ext, err := externalAddr(rc, cfg.Resolve)
+		rg, sock, ext, err := g.startRegion(l, rc, cfg.Resolve)
 		if err != nil {
 			g.Close()
 			return nil, err
 		}
-		bind := netip.AddrPortFrom(rc.InternalAddress, rc.InternalPort)
-		if !bind.Addr().IsValid() {
-			bind = netip.AddrPortFrom(netip.IPv4Unspecified(), rc.InternalPort)
-		}
-		rg := region.New(region.Config{
-			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y,
-			Clock: l.Sim, Log: g.log, ChannelVersion: "gridlab 0.1",
-			MaxAgents: uint32(rc.MaxAgents), Terrain: true,
-		})
-		sock, err := l.ListenUDP(bind, rg.Receive)
-		if err != nil {
-			g.Close()
-			return nil, fmt.Errorf("region %q: UDP %s: %w", rc.Name, bind, err)
-		}
-		rg.SetSend(func(to netip.AddrPort, b []byte) { sock.WriteTo(b, to) })
-		g.socks = append(g.socks, sock)
-		g.Regions = append(g.Regions, rg)
-		g.RegionUDP = append(g.RegionUDP, sock.LocalAddr())
 		logRegions = append(logRegions, login.Region{
 			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y, SizeX: rc.SizeX, SizeY: rc.SizeY,
 			SimIP: ext, SimPort: sock.LocalAddr().Port(),
@@ -362,29 +344,11 @@ func startRegionRole(l *Loop, cfg GridConfig) (*Grid, error) {
 		rcs = []grid.RegionConfig{DefaultRegion(g.RegionHTTP)}
 	}
 	for _, rc := range rcs {
-		ext, err := externalAddr(rc, cfg.Resolve)
+		_, sock, ext, err := g.startRegion(l, rc, cfg.Resolve)
 		if err != nil {
 			g.Close()
 			return nil, err
 		}
-		bind := netip.AddrPortFrom(rc.InternalAddress, rc.InternalPort)
-		if !bind.Addr().IsValid() {
-			bind = netip.AddrPortFrom(netip.IPv4Unspecified(), rc.InternalPort)
-		}
-		rg := region.New(region.Config{
-			Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y,
-			Clock: l.Sim, Log: g.log, ChannelVersion: "gridlab 0.1",
-			MaxAgents: uint32(rc.MaxAgents), Terrain: true,
-		})
-		sock, err := l.ListenUDP(bind, rg.Receive)
-		if err != nil {
-			g.Close()
-			return nil, fmt.Errorf("region %q: UDP %s: %w", rc.Name, bind, err)
-		}
-		rg.SetSend(func(to netip.AddrPort, b []byte) { sock.WriteTo(b, to) })
-		g.socks = append(g.socks, sock)
-		g.Regions = append(g.Regions, rg)
-		g.RegionUDP = append(g.RegionUDP, sock.LocalAddr())
 		g.log.Logf("INFO", "[REGION]: Region %s (%s) at %d,%d listening on UDP %s, external %s", rc.Name, rc.ID, rc.X, rc.Y, sock.LocalAddr(), ext)
 	}
 	srv = region.NewServer(g.Regions...)
@@ -467,4 +431,31 @@ func startLoginRole(l *Loop, cfg GridConfig) (*Grid, error) {
 	g.Login = svc
 	g.log.Logf("INFO", "[LLOGIN SERVICE]: Login service listening on %s (%d accounts), regions at %s", base, g.Accounts.Len(), serverURI)
 	return g, nil
+}
+
+// startRegion starts one region of Regions.ini on its UDP port: the region core on the loop and
+// its socket. It returns the region, its socket and its external address (ExternalHostName).
+func (g *Grid) startRegion(l *Loop, rc grid.RegionConfig, resolve func() (netip.Addr, error)) (*region.Region, *UDPConn, netip.Addr, error) {
+	ext, err := externalAddr(rc, resolve)
+	if err != nil {
+		return nil, nil, netip.Addr{}, err
+	}
+	bind := netip.AddrPortFrom(rc.InternalAddress, rc.InternalPort)
+	if !bind.Addr().IsValid() {
+		bind = netip.AddrPortFrom(netip.IPv4Unspecified(), rc.InternalPort)
+	}
+	rg := region.New(region.Config{
+		Name: rc.Name, ID: rc.ID, X: rc.X, Y: rc.Y,
+		Clock: l.Sim, Log: g.log, ChannelVersion: "gridlab 0.1",
+		MaxAgents: uint32(rc.MaxAgents), Terrain: true,
+	})
+	sock, err := l.ListenUDP(bind, rg.Receive)
+	if err != nil {
+		return nil, nil, netip.Addr{}, fmt.Errorf("region %q: UDP %s: %w", rc.Name, bind, err)
+	}
+	rg.SetSend(func(to netip.AddrPort, b []byte) { sock.WriteTo(b, to) })
+	g.socks = append(g.socks, sock)
+	g.Regions = append(g.Regions, rg)
+	g.RegionUDP = append(g.RegionUDP, sock.LocalAddr())
+	return rg, sock, ext, nil
 }
