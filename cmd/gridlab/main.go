@@ -30,5 +30,7 @@ reports.`,
 	root.AddCommand(newReportCmd())
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newPacketCmd())
+	root.AddCommand(newLoadCmd())
+	root.AddCommand(newBenchCmd())
 	return root
 }

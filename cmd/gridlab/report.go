@@ -19,7 +19,8 @@ func newReportCmd() *cobra.Command {
 from its report.json, viewers.csv, timeseries.csv and traces.json. The data files are not
 changed. Use it after upgrading gridlab, or after editing the data by hand.`,
 		Example: `  gridlab report out/standalone-basic
-  gridlab report compare out/before out/after`,
+  gridlab report compare out/before out/after
+  gridlab report merge out/shard-0 out/shard-1 --out out/merged`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rep, err := reports.RenderDir(args[0])
@@ -32,6 +33,7 @@ changed. Use it after upgrading gridlab, or after editing the data by hand.`,
 		},
 	}
 	cmd.AddCommand(newCompareCmd())
+	cmd.AddCommand(newMergeCmd())
 	return cmd
 }
 

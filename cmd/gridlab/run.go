@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -18,13 +19,15 @@ import (
 )
 
 type runFlags struct {
-	seed    uint64
-	out     string
-	viewers int
-	quiet   bool
-	set     []string
-	pcap    string
-	json    bool
+	seed       uint64
+	out        string
+	viewers    int
+	quiet      bool
+	set        []string
+	pcap       string
+	json       bool
+	invariants bool
+	cpuprofile string
 }
 
 func newRunCmd() *cobra.Command {
@@ -55,13 +58,24 @@ The same scenario and seed always give a byte-identical report.json and the same
 			if err := applySets(sc, f.set); err != nil {
 				return err
 			}
-			opt := lab.Options{Viewers: f.viewers, Pcap: f.pcap}
+			opt := lab.Options{Viewers: f.viewers, Pcap: f.pcap, Invariants: f.invariants}
 			if cmd.Flags().Changed("seed") {
 				opt.Seed = &f.seed
 			}
 			out := f.out
 			if out == "" {
 				out = filepath.Join("out", sc.Name)
+			}
+			if f.cpuprofile != "" {
+				pf, err := os.Create(f.cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer pf.Close()
+				if err := pprof.StartCPUProfile(pf); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			if f.json {
 				return runScenario(sc, opt, out, f.quiet, true, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -74,7 +88,9 @@ The same scenario and seed always give a byte-identical report.json and the same
 	cmd.Flags().IntVar(&f.viewers, "viewers", 0, "override the total number of viewers, keeping the populations' proportions")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress line and no summary; errors only")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the summary as JSON on stdout (see docs/REPORT.md); progress still goes to stderr unless --quiet")
+	cmd.Flags().BoolVar(&f.invariants, "invariants", false, "check the grid's invariants every virtual second (docs/TESTING.md); a violation stops the run and fails the command")
 	cmd.Flags().StringVar(&f.pcap, "pcap", "", "write a packet capture (pcap, virtual nanosecond timestamps) to FILE, and its drops to FILE.drops.txt")
+	cmd.Flags().StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) to FILE")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a scenario field, e.g. --set viewers.home.count=10 or --set networks.internet.loss=2% (repeatable)")
 	return cmd
 }
@@ -127,6 +143,13 @@ func runScenario(sc *scenarios.Scenario, opt lab.Options, out string, quiet, asJ
 	if err != nil {
 		return err
 	}
+	return writeRunOutput(run, out, quiet, asJSON, stdout)
+}
+
+// writeRunOutput writes a finished run's folder to out (report.json, viewers.csv, plots,
+// index.html) and prints its summary: as JSON when asJSON, as text unless quiet. It returns
+// an *ExpectationsError when an expectation failed. gridlab run, load and report merge share it.
+func writeRunOutput(run *reports.Run, out string, quiet, asJSON bool, stdout io.Writer) error {
 	rep, err := reports.WriteRunFiles(out, run)
 	if err != nil {
 		return fmt.Errorf("writing the report to %s: %w", out, err)

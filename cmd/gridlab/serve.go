@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,6 +33,7 @@ type serveOptions struct {
 	role        string
 	regionsURL  string
 	regionHTTP  string
+	cpuprofile  string
 }
 
 func newServeCmd() *cobra.Command {
@@ -62,6 +64,17 @@ regions alone, with their HTTP server (agent endpoint, capabilities, /simstatus)
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if o.cpuprofile != "" {
+				pf, err := os.Create(o.cpuprofile)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer pf.Close()
+				if err := pprof.StartCPUProfile(pf); err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return runServe(ctx, o, cmd.ErrOrStderr(), nil)
 		},
 	}
@@ -78,6 +91,7 @@ regions alone, with their HTTP server (agent endpoint, capabilities, /simstatus)
 	f.StringVar(&o.role, "role", realnet.RoleAll, "what this process runs: all (standalone grid), login (login service only) or region (regions only)")
 	f.StringVar(&o.regionsURL, "regions-url", "", "--role login: the regions' process's HTTP base URL (its ServerURI), e.g. http://10.0.1.20:9000/")
 	f.StringVar(&o.regionHTTP, "region-http", "127.0.0.1:9000", "--role region: TCP address of the regions' HTTP server (agent endpoint, capabilities)")
+	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole serve (go tool pprof) to FILE when it stops")
 	return cmd
 }
 

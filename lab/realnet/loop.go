@@ -34,6 +34,18 @@ type Loop struct {
 	running sync.Mutex
 
 	dropped atomic.Uint64
+
+	pending []*UDPConn // sockets with queued datagrams, sent when the turn ends (flush)
+}
+
+// flush sends every socket's queued datagrams; it runs on the loop between turns.
+func (l *Loop) flush() {
+	for _, u := range l.pending {
+		u.dirty = false
+		u.flush()
+	}
+	clear(l.pending)
+	l.pending = l.pending[:0]
 }
 
 // Dropped returns how many datagrams were dropped because the loop's queue was full.
@@ -110,8 +122,10 @@ func (l *Loop) Run(ctx context.Context) error {
 	defer l.running.Unlock()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	defer l.flush()
 	for {
-		l.dispatch()
+		l.dispatch(maxTimersPerTurn)
+		l.flush()
 		var wait time.Duration = time.Hour
 		if at, ok := l.Sim.NextAt(); ok {
 			wait = max(time.Duration(at-l.now()), 0)
@@ -119,19 +133,20 @@ func (l *Loop) Run(ctx context.Context) error {
 		timer.Reset(wait)
 		select {
 		case fn := <-l.work:
-			l.dispatch()
+			l.dispatch(maxTimersPerItem)
 			fn()
 			// Drain what else is ready, still checking timers between callbacks.
 			for i := 0; i < 256; i++ {
 				select {
 				case fn := <-l.work:
-					l.dispatch()
+					l.dispatch(maxTimersPerItem)
 					fn()
 					continue
 				default:
 				}
 				break
 			}
+			l.flush()
 		case <-timer.C:
 		case <-ctx.Done():
 			l.Stop()
@@ -148,10 +163,20 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 }
 
-// dispatch runs every timer that is due and moves the clock to the wall time.
-func (l *Loop) dispatch() {
+// Under overload (timers falling due faster than the loop runs them) the loop must still read
+// its queue, or sockets go unread and Do waits forever. So each turn runs at most
+// maxTimersPerTurn due timers, and each queued callback at most maxTimersPerItem before it;
+// the timers left over run late, in order, on the next turns. An idle loop is unaffected.
+const (
+	maxTimersPerTurn = 1024
+	maxTimersPerItem = 16
+)
+
+// dispatch runs up to limit due timers and moves the clock towards the wall time (never past a
+// timer still due).
+func (l *Loop) dispatch(limit int) {
 	now := l.now()
-	for {
+	for range limit {
 		at, ok := l.Sim.NextAt()
 		if !ok || at > now {
 			break

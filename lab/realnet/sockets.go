@@ -11,31 +11,120 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/ipv4"
+
 	"gridlab/netem"
 )
 
 // UDPConn is a bound UDP socket. WriteTo and Close are for the loop goroutine; the receive
 // callback runs there too.
+//
+// Server sockets (those asking for a kernel buffer) move datagrams in batches where the
+// platform offers it (recvmmsg/sendmmsg on Linux, through golang.org/x/net/ipv4): the reader
+// takes up to readBatch datagrams per system call and hands them to the loop as one work item,
+// and WriteTo queues datagrams that the loop sends together when its turn ends (or when
+// writeBatch are waiting). Elsewhere the batch calls move one datagram at a time.
 type UDPConn struct {
 	l     *Loop
 	c     *net.UDPConn
+	pc    *ipv4.PacketConn
 	local netip.AddrPort
+	batch bool
+
+	// Pending writes: their bytes back to back in arena, their ends and destinations.
+	arena []byte
+	ends  []int
+	dsts  []netip.AddrPort
+	msgs  []ipv4.Message
+	addrs []net.UDPAddr
+	dirty bool // on the loop's flush list
 }
+
+// Batch sizes of server sockets.
+const (
+	readBatch  = 32
+	writeBatch = 64
+)
 
 // ListenUDP binds addr (port 0 picks one) and calls recv on the loop for every datagram.
 func (l *Loop) ListenUDP(addr netip.AddrPort, recv func(from netip.AddrPort, b []byte)) (*UDPConn, error) {
+	return l.ListenUDPSize(addr, 65536, 4<<20, recv)
+}
+
+// ListenUDPSize is ListenUDP with a reader buffer of maxDatagram bytes (longer datagrams are
+// truncated) and a kernel receive buffer of sockBuf bytes (0 leaves the system default). A
+// process with thousands of client sockets (gridlab load) keeps both small: the reader buffer
+// is held for the socket's whole life.
+func (l *Loop) ListenUDPSize(addr netip.AddrPort, maxDatagram, sockBuf int, recv func(from netip.AddrPort, b []byte)) (*UDPConn, error) {
 	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, err
 	}
-	_ = c.SetReadBuffer(4 << 20)
-	u := &UDPConn{l: l, c: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort()}
-	go u.read(recv)
+	if sockBuf > 0 {
+		_ = c.SetReadBuffer(sockBuf)
+	}
+	u := &UDPConn{l: l, c: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort(), batch: sockBuf > 0}
+	if u.batch {
+		u.pc = ipv4.NewPacketConn(c)
+		go u.readBatched(recv, maxDatagram)
+	} else {
+		go u.read(recv, maxDatagram)
+	}
 	return u, nil
 }
 
-func (u *UDPConn) read(recv func(from netip.AddrPort, b []byte)) {
-	buf := make([]byte, 65536)
+// readBatched reads up to readBatch datagrams per system call and posts them to the loop as
+// one work item: a burst costs one wake-up of the loop, not one per datagram.
+func (u *UDPConn) readBatched(recv func(from netip.AddrPort, b []byte), size int) {
+	msgs := make([]ipv4.Message, readBatch)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, size)}
+	}
+	type dgram struct {
+		from netip.AddrPort
+		b    []byte
+	}
+	for {
+		n, err := u.pc.ReadBatch(msgs, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // ICMP errors surface here on some systems; the socket is still good
+		}
+		total := 0
+		for i := range n {
+			total += msgs[i].N
+		}
+		slab := make([]byte, 0, total) // one allocation for the batch's bytes
+		got := make([]dgram, 0, n)
+		for i := range n {
+			ua, ok := msgs[i].Addr.(*net.UDPAddr)
+			if !ok {
+				continue
+			}
+			from := ua.AddrPort()
+			start := len(slab)
+			slab = append(slab, msgs[i].Buffers[0][:msgs[i].N]...)
+			got = append(got, dgram{netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), slab[start:len(slab):len(slab)]})
+		}
+		if !u.l.tryPost(func() {
+			for _, d := range got {
+				recv(d.from, d.b)
+			}
+		}) {
+			select {
+			case <-u.l.done:
+				return
+			default:
+			}
+			u.l.dropped.Add(uint64(len(got)))
+		}
+	}
+}
+
+func (u *UDPConn) read(recv func(from netip.AddrPort, b []byte), size int) {
+	buf := make([]byte, size)
 	for {
 		n, from, err := u.c.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -57,14 +146,72 @@ func (u *UDPConn) read(recv func(from netip.AddrPort, b []byte)) {
 	}
 }
 
-// WriteTo sends one datagram. Errors are dropped packets, as on the wire.
-func (u *UDPConn) WriteTo(b []byte, to netip.AddrPort) { _, _ = u.c.WriteToUDPAddrPort(b, to) }
+// WriteTo sends one datagram (a server socket queues it for the loop's flush). Errors are
+// dropped packets, as on the wire.
+func (u *UDPConn) WriteTo(b []byte, to netip.AddrPort) {
+	if !u.batch {
+		_, _ = u.c.WriteToUDPAddrPort(b, to)
+		return
+	}
+	u.arena = append(u.arena, b...)
+	u.ends = append(u.ends, len(u.arena))
+	u.dsts = append(u.dsts, to)
+	if len(u.ends) >= writeBatch {
+		u.flush()
+		return
+	}
+	if !u.dirty {
+		u.dirty = true
+		u.l.pending = append(u.l.pending, u)
+	}
+}
+
+// flush sends the queued datagrams, as many per system call as the platform takes.
+func (u *UDPConn) flush() {
+	n := len(u.ends)
+	if n == 0 {
+		return
+	}
+	if cap(u.msgs) < n {
+		u.msgs = make([]ipv4.Message, n)
+		u.addrs = make([]net.UDPAddr, n)
+	}
+	msgs := u.msgs[:n]
+	start := 0
+	for i, end := range u.ends {
+		a := &u.addrs[i]
+		ip := u.dsts[i].Addr().As4()
+		a.IP = append(a.IP[:0], ip[:]...)
+		a.Port = int(u.dsts[i].Port())
+		if msgs[i].Buffers == nil {
+			msgs[i].Buffers = make([][]byte, 1)
+		}
+		msgs[i].Buffers[0] = u.arena[start:end]
+		msgs[i].Addr = a
+		start = end
+	}
+	for len(msgs) > 0 {
+		sent, err := u.pc.WriteBatch(msgs, 0)
+		if err != nil {
+			// The first datagram failed (no route, buffer full...): it is lost, as on the
+			// wire; go on with the rest.
+			sent = max(sent, 1)
+		}
+		msgs = msgs[sent:]
+	}
+	u.arena, u.ends, u.dsts = u.arena[:0], u.ends[:0], u.dsts[:0]
+}
 
 // LocalAddr returns the bound address.
 func (u *UDPConn) LocalAddr() netip.AddrPort { return u.local }
 
-// Close closes the socket.
-func (u *UDPConn) Close() { _ = u.c.Close() }
+// Close sends what is queued and closes the socket.
+func (u *UDPConn) Close() {
+	if u.batch {
+		u.flush()
+	}
+	_ = u.c.Close()
+}
 
 // StreamHandler receives a TCP connection's events on the loop goroutine, like netem's.
 type StreamHandler interface {
@@ -116,7 +263,7 @@ func (c *TCPConn) start(conn *net.TCPConn) {
 	c.local = netip.AddrPortFrom(c.local.Addr().Unmap(), c.local.Port())
 	c.remote = netip.AddrPortFrom(c.remote.Addr().Unmap(), c.remote.Port())
 	c.out = make(chan []byte, writeQueue)
-	go c.writer()
+	go c.writer(c.out)
 	go c.reader()
 }
 
@@ -145,8 +292,8 @@ func (c *TCPConn) reader() {
 	}
 }
 
-func (c *TCPConn) writer() {
-	for b := range c.out {
+func (c *TCPConn) writer(out chan []byte) {
+	for b := range out {
 		if b == nil {
 			_ = c.conn.CloseWrite()
 			// Give the peer a moment to read and close; then release the socket.
@@ -170,10 +317,14 @@ func (c *TCPConn) deliverClose(err error) {
 		c.once.Do(func() { close(c.out) })
 		_ = c.conn.Close()
 	}
+	// Cores may hold a closed connection for long (a viewer keeps its login connection): let
+	// go of the write queue (24 KiB) and the handler's buffers now.
+	h := c.h
+	c.h, c.out, c.pending = nil, nil, nil
 	if c.closing && err == nil {
 		return // we closed it; nothing to report
 	}
-	c.h.OnClose(err)
+	h.OnClose(err)
 }
 
 // LocalAddr returns the local address (invalid until connected).
