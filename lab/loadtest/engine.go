@@ -289,7 +289,7 @@ func (e *engine) start(en *entry) {
 	en.v = viewer.New(viewer.Config{
 		ID: e.cfg.FirstID + en.k, First: acc.First, Last: acc.Last, Password: acc.Password,
 		LoginURI: e.cfg.LoginURI, Start: "last", Stay: stay, Profile: e.cfg.Profile,
-		Clock: e.l.Sim, Net: viewerNet{e, en}, Rand: e.rnd,
+		Clock: e.l.Sim, Net: viewerNet{e, en}, SeedCaps: true, Rand: e.rnd,
 		Decided: func(v *viewer.Viewer) { e.decidedViewer(en) },
 		Done:    func(v *viewer.Viewer) { e.doneViewer(en) },
 	})
