@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,9 @@ func TestEveryBundledScenariosExpectationsHold(t *testing.T) {
 	require.NoError(t, err)
 	for _, info := range infos {
 		t.Run(info.Name, func(t *testing.T) {
+			if largeScenario(info.Description) {
+				t.Skip("a benchmark, not a test: its description says [large]")
+			}
 			sc := bundled(t, info.Name+".yaml")
 			require.NotEmpty(t, sc.Expect, "every bundled scenario carries an expect: block")
 			run, err := Run(sc, Options{})
@@ -29,6 +33,10 @@ func TestEveryBundledScenariosExpectationsHold(t *testing.T) {
 		})
 	}
 }
+
+// largeScenario reports whether a bundled scenario is a benchmark too big for go test
+// (scale-100k: minutes and gigabytes): its description says [large]. Run those by hand.
+func largeScenario(description string) bool { return strings.Contains(description, "[large]") }
 
 func TestAWrongExpectationFailsWithTheObservedValue(t *testing.T) {
 	sc := bundled(t, "standalone-basic.yaml")

@@ -32,5 +32,6 @@ reports.`,
 	root.AddCommand(newPacketCmd())
 	root.AddCommand(newLoadCmd())
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newSweepCmd())
 	return root
 }

@@ -1,6 +1,7 @@
 package circuit
 
 import (
+	"sync"
 	"time"
 
 	"gridlab/lab/lludp"
@@ -58,7 +59,9 @@ func (s *Stats) Add(o Stats) {
 	s.GaveUp += o.GaveUp
 }
 
-// pending is a reliable packet waiting for its ack.
+// pending is a reliable packet waiting for its ack. Acked ones go back to the circuit's free
+// list with their data buffer and resend closure, so that sending reliably does not allocate
+// in steady state.
 type pending struct {
 	seq      uint32
 	id       lludp.MsgID
@@ -67,7 +70,17 @@ type pending struct {
 	max      int
 	interval time.Duration
 	timer    sim.Timer
+	fire     func() // c.resend(this), made once
+	next     *pending
 }
+
+// maxFree and maxFreeData bound the acked pendings a circuit keeps for reuse: enough for the
+// steady state (a reliable packet or two in flight), not the burst of a login, whose data would
+// otherwise stay with every circuit for its life.
+const (
+	maxFree     = 4
+	maxFreeData = 512
+)
 
 // dedupeWindow is how many received sequence numbers are remembered (OpenSim keeps 1024).
 const dedupeWindow = 1024
@@ -80,20 +93,26 @@ const maxAppendedAcks = 32
 
 // Circuit is one end of a circuit.
 type Circuit struct {
-	cfg       Config
-	seq       uint32
-	unacked   map[uint32]*pending
-	acks      []uint32 // received reliable sequence numbers not yet acked
-	ackTimer  sim.Timer
-	seen      map[uint32]struct{}
-	seenRing  [dedupeWindow]uint32
-	seenNext  int
-	seenCount int
-	dec       lludp.Decoder
-	buf       []byte
-	closed    bool
-	stats     Stats
-	lastRecv  sim.Time
+	cfg      Config
+	seq      uint32
+	unacked  unackedSet
+	acks     []uint32 // received reliable sequence numbers not yet acked
+	ackTimer sim.Timer
+	seen     seenSet
+	closed   bool
+	stats    Stats
+	lastRecv sim.Time
+
+	// Reused so that the steady state (send, ack, ping) does not allocate.
+	pkt     lludp.Packet
+	free    *pending // acked pendings, at most maxFree
+	nfree   int
+	flushFn func()          // c.FlushAcks, as a func value made once
+	ackMsg  lludp.PacketAck // sent
+	ackOne  [1]uint32
+	ackIn   lludp.PacketAck // received
+	pingIn  lludp.StartPingCheck
+	pingOut lludp.CompletePingCheck
 }
 
 // New returns a circuit ready to send and receive.
@@ -107,12 +126,11 @@ func New(cfg Config) *Circuit {
 	if cfg.AckDelay <= 0 {
 		cfg.AckDelay = 100 * time.Millisecond
 	}
-	return &Circuit{
-		cfg:     cfg,
-		unacked: make(map[uint32]*pending),
-		seen:    make(map[uint32]struct{}),
-		buf:     make([]byte, 0, 1500),
+	c := &Circuit{
+		cfg: cfg,
 	}
+	c.flushFn = c.FlushAcks
+	return c
 }
 
 // Stats returns the circuit's counters.
@@ -122,20 +140,19 @@ func (c *Circuit) Stats() Stats { return c.stats }
 func (c *Circuit) LastReceived() sim.Time { return c.lastRecv }
 
 // Unacked returns the number of reliable packets waiting for an ack.
-func (c *Circuit) Unacked() int { return len(c.unacked) }
+func (c *Circuit) Unacked() int { return c.unacked.len() }
 
 // Pending reports whether the reliable packet seq is still waiting for its ack.
 func (c *Circuit) Pending(seq uint32) bool {
-	_, ok := c.unacked[seq]
-	return ok
+	return c.unacked.get(seq) != nil
 }
 
 // OldestUnacked returns the lowest sequence number waiting for an ack, or 0.
 func (c *Circuit) OldestUnacked() uint32 {
 	var oldest uint32
-	for seq := range c.unacked { // a minimum does not depend on iteration order
-		if oldest == 0 || seq < oldest {
-			oldest = seq
+	for _, p := range c.unacked.ps {
+		if p != nil && (oldest == 0 || p.seq < oldest) {
+			oldest = p.seq
 		}
 	}
 	return oldest
@@ -155,7 +172,7 @@ func (c *Circuit) Send(m lludp.Message) uint32 {
 		return 0
 	}
 	seq := c.nextSeq()
-	c.transmit(0, seq, m)
+	c.transmit(0, seq, m, nil)
 	return seq
 }
 
@@ -179,40 +196,70 @@ func (c *Circuit) SendReliableWith(m lludp.Message, interval time.Duration, maxR
 		return 0
 	}
 	seq := c.nextSeq()
-	b := c.transmit(lludp.FlagReliable, seq, m)
-	p := &pending{seq: seq, id: m.ID(), data: append([]byte(nil), b...), max: maxResends, interval: interval}
-	c.unacked[seq] = p
+	p := c.free
+	if p != nil {
+		c.free = p.next
+		c.nfree--
+	} else {
+		p = &pending{}
+		p.fire = func() { c.resend(p) }
+	}
+	*p = pending{seq: seq, id: m.ID(), data: p.data, max: maxResends, interval: interval, fire: p.fire}
+	c.transmit(lludp.FlagReliable, seq, m, &p.data)
+	c.unacked.add(p)
 	c.stats.ReliableSent++
-	p.timer = c.cfg.Clock.After(interval, "circuit-resend", func() { c.resend(p) })
+	p.timer = c.cfg.Clock.After(interval, "circuit-resend", p.fire)
 	return seq
 }
 
-func (c *Circuit) transmit(flags lludp.Flags, seq uint32, m lludp.Message) []byte {
+// transmit sends m (with pending acks appended when Piggyback) and, when keep is not nil,
+// copies the datagram into *keep for resending.
+func (c *Circuit) transmit(flags lludp.Flags, seq uint32, m lludp.Message, keep *[]byte) {
 	var acks []uint32
 	if c.cfg.Piggyback && len(c.acks) > 0 && m.ID() != lludp.MsgPacketAck {
 		n := min(len(c.acks), maxAppendedAcks)
 		acks = c.acks[:n]
 		c.stats.AcksSent += uint64(n)
 	}
-	c.buf = lludp.Encode(c.buf[:0], flags, seq, m, acks)
+	c.send(flags, seq, m, acks, keep)
 	if len(acks) > 0 {
 		c.acks = c.acks[:copy(c.acks, c.acks[len(acks):])]
 		if len(c.acks) == 0 {
 			c.ackTimer.Stop()
 		}
 	}
+}
+
+// encodeBufs are datagram buffers shared by every circuit of the process (a sync.Pool, so that
+// parallel simulations and realnet may share it): Send copies the datagram before returning,
+// so a circuit needs one only while it encodes and sends — and 100,000 circuits do not each
+// keep ~2 KB (zero-coding scratch included) for it.
+var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1500); return &b }}
+
+// decoders are shared the same way: a received packet's Body aliases its decoder only until
+// ReceivePacket returns.
+var decoders = sync.Pool{New: func() any { return new(lludp.Decoder) }}
+
+// send encodes and sends one datagram, counts it, and copies it into *keep when keep is not nil.
+func (c *Circuit) send(flags lludp.Flags, seq uint32, m lludp.Message, acks []uint32, keep *[]byte) {
+	bp := encodeBufs.Get().(*[]byte)
+	b := lludp.Encode((*bp)[:0], flags, seq, m, acks)
 	c.stats.PacketsSent++
-	c.stats.BytesSent += uint64(len(c.buf))
-	c.cfg.Send(c.buf)
-	return c.buf
+	c.stats.BytesSent += uint64(len(b))
+	c.cfg.Send(b)
+	if keep != nil {
+		*keep = append((*keep)[:0], b...)
+	}
+	*bp = b
+	encodeBufs.Put(bp)
 }
 
 func (c *Circuit) resend(p *pending) {
-	if c.closed || c.unacked[p.seq] != p {
+	if c.closed || c.unacked.get(p.seq) != p {
 		return
 	}
 	if p.max >= 0 && p.resends >= p.max {
-		delete(c.unacked, p.seq)
+		c.unacked.remove(p.seq)
 		c.stats.GaveUp++
 		if c.cfg.GiveUp != nil {
 			c.cfg.GiveUp(p.seq, p.id)
@@ -225,7 +272,7 @@ func (c *Circuit) resend(p *pending) {
 	c.stats.PacketsSent++
 	c.stats.BytesSent += uint64(len(p.data))
 	c.cfg.Send(p.data)
-	p.timer = c.cfg.Clock.After(p.interval, "circuit-resend", func() { c.resend(p) })
+	p.timer = c.cfg.Clock.After(p.interval, "circuit-resend", p.fire)
 }
 
 // AckNow sends a standalone PacketAck for seq at once, outside the pending-ack queue. OpenSim
@@ -235,10 +282,9 @@ func (c *Circuit) AckNow(seq uint32) {
 		return
 	}
 	c.stats.AcksSent++
-	c.buf = lludp.Encode(c.buf[:0], 0, c.nextSeq(), &lludp.PacketAck{IDs: []uint32{seq}}, nil)
-	c.stats.PacketsSent++
-	c.stats.BytesSent += uint64(len(c.buf))
-	c.cfg.Send(c.buf)
+	c.ackOne[0] = seq
+	c.ackMsg.IDs = c.ackOne[:]
+	c.send(0, c.nextSeq(), &c.ackMsg, nil, nil)
 }
 
 // FlushAcks sends every pending ack now as standalone PacketAck packets.
@@ -249,10 +295,8 @@ func (c *Circuit) FlushAcks() {
 		c.stats.AcksSent += uint64(n)
 		// Every packet gets a fresh sequence number, acks included, as OpenSim does: a peer
 		// that filters duplicates by sequence (node-metaverse) would drop a repeated 0.
-		c.buf = lludp.Encode(c.buf[:0], 0, c.nextSeq(), &lludp.PacketAck{IDs: c.acks[:n]}, nil)
-		c.stats.PacketsSent++
-		c.stats.BytesSent += uint64(len(c.buf))
-		c.cfg.Send(c.buf)
+		c.ackMsg.IDs = c.acks[:n]
+		c.send(0, c.nextSeq(), &c.ackMsg, nil, nil)
 		c.acks = c.acks[:copy(c.acks, c.acks[n:])]
 	}
 }
@@ -260,32 +304,102 @@ func (c *Circuit) FlushAcks() {
 func (c *Circuit) queueAck(seq uint32) {
 	c.acks = append(c.acks, seq)
 	if !c.ackTimer.Active() {
-		c.ackTimer = c.cfg.Clock.After(c.cfg.AckDelay, "circuit-acks", c.FlushAcks)
+		c.ackTimer = c.cfg.Clock.After(c.cfg.AckDelay, "circuit-acks", c.flushFn)
 	}
 }
 
 func (c *Circuit) ack(seq uint32) {
 	c.stats.AcksReceived++
-	if p, ok := c.unacked[seq]; ok {
+	if p := c.unacked.remove(seq); p != nil {
 		p.timer.Stop()
-		delete(c.unacked, seq)
+		if c.nfree < maxFree { // keep a few for the next reliable sends, not every burst's worth
+			if cap(p.data) > maxFreeData {
+				p.data = nil
+			}
+			p.next, c.free = c.free, p
+			c.nfree++
+		}
 	}
 }
 
 // isDuplicate records seq as seen and reports whether it had been seen before.
 func (c *Circuit) isDuplicate(seq uint32) bool {
-	if _, ok := c.seen[seq]; ok {
+	if c.seen.contains(seq) {
 		return true
 	}
-	if c.seenCount == dedupeWindow {
-		delete(c.seen, c.seenRing[c.seenNext])
-	} else {
-		c.seenCount++
-	}
-	c.seenRing[c.seenNext] = seq
-	c.seenNext = (c.seenNext + 1) % dedupeWindow
-	c.seen[seq] = struct{}{}
+	c.seen.insert(seq)
 	return false
+}
+
+// seenSet is the set of the last dedupeWindow sequence numbers received (OpenSim's window): a
+// ring in arrival order, which decides what is forgotten, and — because sequence numbers
+// mostly rise — a bitmap of the ones in (hi-dedupeWindow, hi], hi the highest received, which
+// answers almost every lookup with one bit. A number below the bitmap's window (a very late
+// resend, or the 2^24 wrap) is looked up in the ring. It answers exactly as a map of the ring's
+// contents would, in 128 bytes plus a ring that grows with use (4 KB at most), where the map
+// it replaces cost ~10 KB per busy circuit and a hash per packet.
+type seenSet struct {
+	ring []uint32 // in arrival order; once full, ring[next] is the oldest
+	next int
+	hi   uint32 // the highest number received (valid when len(ring) > 0)
+	bits [dedupeWindow / 64]uint64
+}
+
+func (s *seenSet) inWindow(seq uint32) bool { return seq <= s.hi && s.hi-seq < dedupeWindow }
+
+func (s *seenSet) bit(seq uint32) (int, uint64) {
+	i := seq % dedupeWindow
+	return int(i / 64), 1 << (i % 64)
+}
+
+func (s *seenSet) contains(seq uint32) bool {
+	if len(s.ring) == 0 || seq > s.hi {
+		return false
+	}
+	if s.inWindow(seq) {
+		w, m := s.bit(seq)
+		return s.bits[w]&m != 0
+	}
+	for _, r := range s.ring {
+		if r == seq {
+			return true
+		}
+	}
+	return false
+}
+
+// insert adds seq, which contains reported absent.
+func (s *seenSet) insert(seq uint32) {
+	if len(s.ring) < dedupeWindow {
+		if len(s.ring) == 0 {
+			s.hi = seq
+		}
+		s.ring = append(s.ring, seq)
+	} else {
+		old := s.ring[s.next]
+		if s.inWindow(old) {
+			w, m := s.bit(old)
+			s.bits[w] &^= m
+		}
+		s.ring[s.next] = seq
+		s.next = (s.next + 1) % dedupeWindow
+	}
+	if seq > s.hi {
+		// The window moves up: the positions of hi+1 … seq held numbers that now fall below it.
+		if seq-s.hi >= dedupeWindow {
+			s.bits = [dedupeWindow / 64]uint64{}
+		} else {
+			for v := s.hi + 1; v != seq; v++ {
+				w, m := s.bit(v)
+				s.bits[w] &^= m
+			}
+		}
+		s.hi = seq
+	}
+	if s.inWindow(seq) {
+		w, m := s.bit(seq)
+		s.bits[w] |= m
+	}
 }
 
 // Receive processes one datagram from the peer.
@@ -293,7 +407,9 @@ func (c *Circuit) Receive(b []byte) {
 	if c.closed {
 		return
 	}
-	p, err := c.dec.Decode(b)
+	d := decoders.Get().(*lludp.Decoder)
+	defer decoders.Put(d)
+	p, err := d.Decode(b)
 	if err != nil {
 		c.stats.Malformed++
 		if c.cfg.Malformed != nil {
@@ -301,7 +417,11 @@ func (c *Circuit) Receive(b []byte) {
 		}
 		return
 	}
-	c.ReceivePacket(&p, len(b))
+	// The packet lives in the circuit, not on the heap (Deliver lets it escape); its Body and
+	// Acks alias the decoder's buffers, valid until ReceivePacket returns.
+	c.pkt = p
+	c.ReceivePacket(&c.pkt, len(b))
+	c.pkt = lludp.Packet{}
 }
 
 // MarkReceived records reliable packet seq (n bytes) as received and already acked, so that a
@@ -326,7 +446,7 @@ func (c *Circuit) ReceivePacket(p *lludp.Packet, n int) {
 		c.ack(seq)
 	}
 	if p.ID == lludp.MsgPacketAck {
-		var pa lludp.PacketAck
+		pa := &c.ackIn
 		if err := pa.DecodeBody(p.Body); err != nil {
 			c.stats.Malformed++
 			return
@@ -344,9 +464,9 @@ func (c *Circuit) ReceivePacket(p *lludp.Packet, n int) {
 		return
 	}
 	if p.ID == lludp.MsgStartPingCheck {
-		var ping lludp.StartPingCheck
-		if err := ping.DecodeBody(p.Body); err == nil {
-			c.Send(&lludp.CompletePingCheck{PingID: ping.PingID})
+		if err := c.pingIn.DecodeBody(p.Body); err == nil {
+			c.pingOut.PingID = c.pingIn.PingID
+			c.Send(&c.pingOut)
 		}
 		return
 	}
@@ -362,10 +482,12 @@ func (c *Circuit) Close() {
 	}
 	c.closed = true
 	c.ackTimer.Stop()
-	for _, p := range c.unacked { // stopping timers has no observable order
-		p.timer.Stop()
+	for _, p := range c.unacked.ps {
+		if p != nil {
+			p.timer.Stop()
+		}
 	}
-	clear(c.unacked)
+	c.unacked.clear()
 }
 
 // Closed reports whether Close was called.

@@ -135,3 +135,97 @@ func BenchmarkSendAck(b *testing.B) {
 		c.FlushAcks()
 	}
 }
+
+// BenchmarkSteadyState is a connected viewer's traffic on one circuit pair: an unreliable
+// AgentUpdate, a reliable packet whose ack rides on the peer's next packet (Piggyback), and a
+// StartPingCheck answered with CompletePingCheck. The steady state must not allocate.
+func BenchmarkSteadyState(b *testing.B) {
+	s := sim.New(1)
+	var a, c *Circuit
+	a = New(Config{Clock: s, Send: func(p []byte) { c.Receive(p) }, Piggyback: true})
+	c = New(Config{Clock: s, Send: func(p []byte) { a.Receive(p) }, Piggyback: true})
+	au := &lludp.AgentUpdate{Far: 64, CameraAtAxis: [3]float32{1, 0, 0}}
+	ping := &lludp.StartPingCheck{}
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Send(au)
+		a.SendReliable(logout)
+		ping.PingID++
+		c.Send(ping) // carries c's pending ack; a answers CompletePingCheck, carrying its own
+		c.FlushAcks()
+		a.FlushAcks()
+	}
+	if a.Unacked() != 0 {
+		b.Fatalf("%d reliable packets left unacked", a.Unacked())
+	}
+}
+
+// The dedupe window remembers exactly the last 1024 sequence numbers received, in arrival
+// order, whatever their order: checked against a map of the ring's contents.
+func TestSeenSetMatchesAMapOfTheLastThousandReceived(t *testing.T) {
+	var s seenSet
+	ring := []uint32{}
+	in := map[uint32]bool{}
+	rng := uint32(12345)
+	next := func() uint32 { rng = rng*1664525 + 1013904223; return rng >> 8 }
+	seq := uint32(100)
+	for i := range 200000 {
+		var q uint32
+		switch r := next() % 100; {
+		case r < 80: // mostly rising, with gaps
+			seq += 1 + next()%3
+			q = seq
+		case r < 95: // a recent resend or reordering
+			q = seq - next()%1500
+		case r < 99: // an old one, far below the window
+			q = seq - next()%20000
+		default: // a jump (a restart or the wrap)
+			seq = next() % (1 << 24)
+			q = seq
+		}
+		want := in[q]
+		require.Equal(t, want, s.contains(q), "step %d seq %d", i, q)
+		if !want {
+			s.insert(q)
+			ring = append(ring, q)
+			in[q] = true
+			if len(ring) > dedupeWindow {
+				delete(in, ring[0])
+				ring = ring[1:]
+			}
+		}
+	}
+}
+
+// unackedSet answers as a map would, through acks in any order, compactions and the wrap.
+func TestUnackedSetMatchesAMap(t *testing.T) {
+	var u unackedSet
+	m := map[uint32]*pending{}
+	rng := uint32(7)
+	next := func() uint32 { rng = rng*1664525 + 1013904223; return rng >> 8 }
+	seq := uint32(1<<24 - 3000)
+	for i := range 20000 {
+		if next()%3 != 0 || len(m) == 0 {
+			seq++
+			if seq >= 1<<24 {
+				seq = 1
+			}
+			p := &pending{seq: seq}
+			u.add(p)
+			m[seq] = p
+		} else {
+			q := seq - next()%64
+			if next()%4 == 0 {
+				for k := range m { // an arbitrary live one
+					q = k
+					break
+				}
+			}
+			require.Equal(t, m[q], u.remove(q), "step %d remove %d", i, q)
+			delete(m, q)
+		}
+		require.Equal(t, len(m), u.len())
+		probe := seq - next()%100
+		require.Equal(t, m[probe], u.get(probe), "step %d get %d", i, probe)
+	}
+}

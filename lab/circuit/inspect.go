@@ -27,14 +27,14 @@ type Snapshot struct {
 
 // Inspect returns a copy of the circuit's bookkeeping.
 func (c *Circuit) Inspect() Snapshot {
-	s := Snapshot{Closed: c.closed, LastSeq: c.seq, Seen: c.seenCount}
-	for seq, p := range c.unacked {
-		s.Unacked = append(s.Unacked, UnackedPacket{Seq: seq, Resends: p.resends, Retrying: p.timer.Active()})
-	}
+	s := Snapshot{Closed: c.closed, LastSeq: c.seq, Seen: len(c.seen.ring)}
+	c.unacked.each(func(p *pending) {
+		s.Unacked = append(s.Unacked, UnackedPacket{Seq: p.seq, Resends: p.resends, Retrying: p.timer.Active()})
+	})
 	sort.Slice(s.Unacked, func(i, j int) bool { return s.Unacked[i].Seq < s.Unacked[j].Seq })
 	s.PendingAcks = append([]uint32(nil), c.acks...)
 	for _, seq := range c.acks {
-		if _, ok := c.seen[seq]; !ok {
+		if !c.seen.contains(seq) {
 			s.Unreceived = append(s.Unreceived, seq)
 		}
 	}

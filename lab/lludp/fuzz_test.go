@@ -123,3 +123,88 @@ func FuzzZeroCode(f *testing.F) {
 		}
 	})
 }
+
+// zeroExpandRef is the byte-at-a-time zero-expansion zeroExpand must agree with, errors and
+// their offsets included.
+func zeroExpandRef(b []byte, from int) ([]byte, error) {
+	const limit = MaxPacketSize - HeaderSize
+	var out []byte
+	for i := from; i < len(b); i++ {
+		if b[i] != 0 {
+			if len(out) == limit {
+				return out, errorf(i, "zero-expanded data at offset %d grows past %d bytes", i, MaxPacketSize)
+			}
+			out = append(out, b[i])
+			continue
+		}
+		if i+1 == len(b) {
+			return out, errorf(i, "zero-code run at offset %d has no count byte", i)
+		}
+		run := int(b[i+1])
+		if run == 0 {
+			run = 256
+		}
+		if len(out)+run > limit {
+			return out, errorf(i, "zero-code run at offset %d expands past %d bytes", i, MaxPacketSize)
+		}
+		out = append(out, make([]byte, run)...)
+		i++
+	}
+	return out, nil
+}
+
+// FuzzZeroExpand: the word-at-a-time zeroExpand gives the bytes and errors of the byte loop,
+// for any input and any header length, into an empty or a non-empty dst.
+func FuzzZeroExpand(f *testing.F) {
+	f.Add([]byte{}, uint8(0))
+	f.Add([]byte{1, 0, 3, 2, 0, 0, 9}, uint8(1))
+	f.Add(bytes.Repeat([]byte{0, 0}, 40), uint8(6))
+	f.Add(bytes.Repeat([]byte{7, 0, 255}, 40), uint8(3))
+	f.Fuzz(func(t *testing.T, b []byte, from uint8) {
+		if int(from) > len(b) {
+			return
+		}
+		want, werr := zeroExpandRef(b, int(from))
+		for _, prefix := range [][]byte{nil, []byte("pre")} {
+			got, err := zeroExpand(append([]byte(nil), prefix...), b, int(from))
+			if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+				t.Fatalf("error %v, want %v", err, werr)
+			}
+			if err == nil && !bytes.Equal(got[len(prefix):], want) {
+				t.Fatalf("expansion differs: got %d bytes, want %d", len(got)-len(prefix), len(want))
+			}
+		}
+	})
+}
+
+// zeroCodeRef is the byte-at-a-time zero-coding zeroCode must agree with.
+func zeroCodeRef(src []byte) []byte {
+	var out []byte
+	for i := 0; i < len(src); {
+		if src[i] != 0 {
+			out = append(out, src[i])
+			i++
+			continue
+		}
+		r := 0
+		for i < len(src) && src[i] == 0 && r < 255 {
+			r, i = r+1, i+1
+		}
+		out = append(out, 0, byte(r))
+	}
+	return out
+}
+
+// FuzzZeroCodeRef: the word-at-a-time zeroCode gives the byte loop's bytes, after any dst.
+func FuzzZeroCodeRef(f *testing.F) {
+	f.Add([]byte{}, uint8(0))
+	f.Add(make([]byte, 600), uint8(3))
+	f.Add([]byte{1, 0, 0, 2, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0}, uint8(7))
+	f.Fuzz(func(t *testing.T, src []byte, pre uint8) {
+		dst := bytes.Repeat([]byte{0xAB}, int(pre%16))
+		got := zeroCode(dst, src)
+		if !bytes.Equal(got[:len(dst)], dst) || !bytes.Equal(got[len(dst):], zeroCodeRef(src)) {
+			t.Fatalf("zeroCode(% x) = % x, want % x", src, got[len(dst):], zeroCodeRef(src))
+		}
+	})
+}

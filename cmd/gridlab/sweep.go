@@ -1,0 +1,164 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"gridlab/lab/sweep"
+	"gridlab/scenarios"
+)
+
+type sweepFlags struct {
+	param     string
+	points    int
+	seeds     int
+	seed      uint64
+	jobs      int
+	out       string
+	shard     string
+	threshold string
+	set       []string
+	quiet     bool
+}
+
+func newSweepCmd() *cobra.Command {
+	var f sweepFlags
+	cmd := &cobra.Command{
+		Use:   "sweep SCENARIO --param PATH=FROM..TO[:log] --points N --seeds K",
+		Short: "Run a scenario over a range of one parameter and find the capacity knee",
+		Long: `Run SCENARIO at N values of one parameter (a key path, as --set takes it), K seeds each,
+in parallel on all cores. Each run is an ordinary deterministic simulation with its own report
+folder (DIR/point-XX-seed-S); the index (DIR/sweep.json, index.html, plots) shows the p50 and
+p99 time to in world and the failure rate against the parameter, with the capacity knee marked:
+the first point whose statistic breaks the threshold — the scenario's stage expectation (one on
+movement_complete preferred), or --threshold.
+
+FROM..TO are integers (1..16), decimals, rates (5/s..200/s), percentages (0%..10%) or durations
+(100ms..2s); :log spaces the points geometrically.
+
+--shard i/n runs every n-th (point, seed) pair from the i-th, for running a sweep on several
+machines (docs/DISTRIBUTED.md); "gridlab sweep merge" combines the shards' folders into the
+same index one process would write.`,
+		Example: `  gridlab sweep poisson-arrivals --param viewers.home.arrival.rate=2/s..40/s:log --points 6 --seeds 2
+  gridlab sweep login-storm --param grid.capacity.login_workers=1..8 --points 8 --seeds 3 --out out/workers
+  gridlab sweep poisson-arrivals --param viewers.home.arrival.rate=2/s..40/s --points 6 --seeds 2 --shard 0/2 --out out/s0`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.param == "" {
+				return fmt.Errorf("--param is required, e.g. --param viewers.home.arrival.rate=5/s..200/s")
+			}
+			load := func() (*scenarios.Scenario, error) {
+				sc, err := loadScenario(args[0])
+				if err != nil {
+					return nil, err
+				}
+				return sc, applySets(sc, f.set)
+			}
+			sc, err := load()
+			if err != nil {
+				return err
+			}
+			var base *uint64
+			if cmd.Flags().Changed("seed") {
+				base = &f.seed
+			}
+			spec, err := sweep.NewSpec(sc, load, f.param, f.points, f.seeds, base, f.threshold)
+			if err != nil {
+				return err
+			}
+			cfg := sweep.Config{Spec: spec, Load: load, Out: f.out, Jobs: f.jobs}
+			if cfg.Out == "" {
+				cfg.Out = filepath.Join("out", "sweep-"+sc.Name)
+			}
+			if f.shard != "" {
+				if cfg.Shard, err = sweep.ParseShard(f.shard); err != nil {
+					return err
+				}
+			}
+			if !f.quiet {
+				cfg.Log = cmd.ErrOrStderr()
+			}
+			if err := sweep.Run(cfg); err != nil {
+				return err
+			}
+			if cfg.Shard.N > 1 {
+				if !f.quiet {
+					fmt.Fprintf(cmd.OutOrStdout(), "shard %s written to %s; combine the shards with: gridlab sweep merge DIR... --out DIR\n", cfg.Shard, cfg.Out)
+				}
+				return nil
+			}
+			return printSweep(cmd, cfg.Out, f.quiet)
+		},
+	}
+	cmd.Flags().StringVar(&f.param, "param", "", "the swept parameter: PATH=FROM..TO or PATH=FROM..TO:log (PATH as --set takes it)")
+	cmd.Flags().IntVar(&f.points, "points", 5, "number of parameter values, FROM and TO included")
+	cmd.Flags().IntVar(&f.seeds, "seeds", 1, "runs per point, with seeds SEED, SEED+1, ...")
+	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "the first seed (default: the scenario's seed)")
+	cmd.Flags().IntVar(&f.jobs, "jobs", 0, "runs in parallel (default: the number of CPUs)")
+	cmd.Flags().StringVar(&f.out, "out", "", "folder for the runs and the index (default out/sweep-<scenario>)")
+	cmd.Flags().StringVar(&f.shard, "shard", "", "run only shard i of n (i/n), for gridlab sweep merge")
+	cmd.Flags().StringVar(&f.threshold, "threshold", "", `what breaks the grid: "p(99) < 10s" on movement_complete, or just "10s" (default: the scenario's stage expectation)`)
+	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a scenario field at every point, as gridlab run --set does (repeatable)")
+	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines and no summary")
+	cmd.AddCommand(newSweepMergeCmd())
+	return cmd
+}
+
+func newSweepMergeCmd() *cobra.Command {
+	var out string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "merge DIR... --out DIR",
+		Short: "Combine the folders of a sweep's shards into one index",
+		Long: `Combine the output folders of "gridlab sweep --shard i/n" runs: check that they are shards of
+one sweep and hold every (point, seed) run exactly once, copy the run folders into --out, and
+write the index — the same sweep.json, byte for byte, as one process running the whole sweep.`,
+		Example: `  gridlab sweep merge out/s0 out/s1 --out out/sweep`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return fmt.Errorf("--out is required")
+			}
+			if err := sweep.Merge(out, args); err != nil {
+				return err
+			}
+			return printSweep(cmd, out, quiet)
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "folder for the merged sweep")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no summary")
+	return cmd
+}
+
+// printSweep prints the index's table and knee.
+func printSweep(cmd *cobra.Command, dir string, quiet bool) error {
+	if quiet {
+		return nil
+	}
+	ix, err := sweep.ReadIndex(dir)
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "%-24s %8s %9s %9s %9s %9s\n", ix.Spec.Param.Path, "viewers", "failed", "p50", "p99", "breaks")
+	for _, pt := range ix.Points {
+		brk := ""
+		if pt.Breaks {
+			brk = "yes"
+		}
+		fmt.Fprintf(w, "%-24s %8d %8.1f%% %9s %9s %9s\n", pt.Value, pt.Viewers, pt.FailureRate*100,
+			sweep.FormatMS(pt.P50MS), sweep.FormatMS(pt.P99MS), brk)
+	}
+	switch {
+	case ix.Spec.Threshold == nil:
+		fmt.Fprintln(w, "\nno threshold (the scenario has no stage expectation; give --threshold): no knee")
+	case ix.Knee == nil:
+		fmt.Fprintf(w, "\nno point breaks %s\n", ix.Spec.Threshold)
+	default:
+		fmt.Fprintf(w, "\ncapacity knee: %s = %s (the first point breaking %s)\n", ix.Spec.Param.Path, ix.Knee.Value, ix.Spec.Threshold)
+	}
+	fmt.Fprintf(w, "index: %s\n", filepath.Join(dir, "index.html"))
+	return nil
+}

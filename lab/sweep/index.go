@@ -1,0 +1,492 @@
+package sweep
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"image/color"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Index is sweep.json.
+type Index struct {
+	SchemaVersion int     `json:"schema_version"`
+	Spec          Spec    `json:"spec"`
+	Points        []Point `json:"points"`
+	Knee          *Knee   `json:"knee"` // nil: no point broke the threshold (or there is none)
+}
+
+// Point is one parameter value's results, pooled over its seeds.
+type Point struct {
+	Index       int     `json:"index"`
+	Value       string  `json:"value"`
+	X           float64 `json:"x"`
+	Runs        int     `json:"runs"`
+	Viewers     int     `json:"viewers"`
+	InWorld     int     `json:"in_world"` // reached movement_complete
+	Success     int     `json:"success"`
+	FailureRate float64 `json:"failure_rate"` // viewers without outcome success, of all viewers
+	P50MS       float64 `json:"p50_ms"`       // time to in world, over the viewers that got there
+	P99MS       float64 `json:"p99_ms"`
+	MaxMS       float64 `json:"max_ms"`
+	// Stat is the threshold's statistic at this point (ms); Breaks says it fails the threshold
+	// (also when no viewer reached the stage at all).
+	Stat   *float64 `json:"stat_ms"`
+	Breaks bool     `json:"breaks"`
+	// ExpectFailed counts failed scenario expectations over the point's runs.
+	ExpectFailed int            `json:"expect_failed"`
+	Outcomes     map[string]int `json:"outcomes"`
+	RunList      []RunSummary   `json:"run_list"`
+}
+
+// RunSummary is one run of a point, for the index's links.
+type RunSummary struct {
+	Seed      uint64 `json:"seed"`
+	Dir       string `json:"dir"`
+	TraceHash string `json:"trace_hash"`
+	Events    uint64 `json:"events"`
+	Viewers   int    `json:"viewers"`
+	Success   int    `json:"success"`
+}
+
+// Knee is the first point that breaks the threshold.
+type Knee struct {
+	Point int    `json:"point"`
+	Value string `json:"value"`
+}
+
+// percentileUS is the nearest-rank percentile of sorted values.
+func percentileUS(sorted []int64, p float64) int64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	k := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[min(max(k, 1), len(sorted))-1]
+}
+
+// stat evaluates a threshold statistic ("p(99)", "max", "min", "avg") over sorted values, in µs.
+func stat(name string, sorted []int64) float64 {
+	switch name {
+	case "max":
+		return float64(sorted[len(sorted)-1])
+	case "min":
+		return float64(sorted[0])
+	case "avg":
+		var sum int64
+		for _, v := range sorted {
+			sum += v
+		}
+		return math.Round(float64(sum) / float64(len(sorted)))
+	}
+	p, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(name, "p("), ")"), 64)
+	return float64(percentileUS(sorted, p))
+}
+
+// Build computes the index of a sweep from its runs' records (in any order).
+func Build(sp Spec, records []*Record) (*Index, error) {
+	byPair := map[[2]uint64]*Record{}
+	for _, r := range records {
+		k := [2]uint64{uint64(r.Point), r.Seed}
+		if byPair[k] != nil {
+			return nil, fmt.Errorf("sweep: point %d seed %d appears twice (%s and %s)", r.Point, r.Seed, byPair[k].Dir, r.Dir)
+		}
+		if r.Point < 0 || r.Point >= len(sp.Param.Values) || !slices.Contains(sp.Seeds, r.Seed) {
+			return nil, fmt.Errorf("sweep: %s is not a run of this sweep (point %d, seed %d)", r.Dir, r.Point, r.Seed)
+		}
+		byPair[k] = r
+	}
+	ix := &Index{SchemaVersion: SchemaVersion, Spec: sp, Points: []Point{}}
+	var missing []string
+	for i, v := range sp.Param.Values {
+		pt := Point{Index: i, Value: v, X: sp.Param.X[i], Outcomes: map[string]int{}, RunList: []RunSummary{}}
+		var inWorld, stageUS []int64
+		for _, seed := range sp.Seeds {
+			r := byPair[[2]uint64{uint64(i), seed}]
+			if r == nil {
+				missing = append(missing, RunDir(i, seed))
+				continue
+			}
+			pt.Runs++
+			pt.Viewers += r.Viewers
+			pt.Success += r.Success
+			for o, n := range r.Outcomes {
+				pt.Outcomes[o] += n
+			}
+			for _, e := range r.Expect {
+				if !e.Pass {
+					pt.ExpectFailed++
+				}
+			}
+			inWorld = append(inWorld, r.InWorldUS...)
+			stageUS = append(stageUS, r.StageUS...)
+			pt.RunList = append(pt.RunList, RunSummary{Seed: seed, Dir: r.Dir, TraceHash: r.TraceHash, Events: r.Events, Viewers: r.Viewers, Success: r.Success})
+		}
+		slices.Sort(inWorld)
+		slices.Sort(stageUS)
+		pt.InWorld = len(inWorld)
+		if pt.Viewers > 0 {
+			pt.FailureRate = math.Round(float64(pt.Viewers-pt.Success)/float64(pt.Viewers)*1e6) / 1e6
+		}
+		if len(inWorld) > 0 {
+			pt.P50MS = float64(percentileUS(inWorld, 50)) / 1000
+			pt.P99MS = float64(percentileUS(inWorld, 99)) / 1000
+			pt.MaxMS = float64(inWorld[len(inWorld)-1]) / 1000
+		}
+		if t := sp.Threshold; t != nil {
+			vals := inWorld
+			if t.Stage != "movement_complete" {
+				vals = stageUS
+			}
+			if len(vals) == 0 {
+				pt.Breaks = true
+			} else {
+				ms := stat(t.Stat, vals) / 1000
+				pt.Stat = &ms
+				pt.Breaks = !compare(ms, t.Op, t.LimitMS)
+			}
+			if pt.Breaks && ix.Knee == nil {
+				ix.Knee = &Knee{Point: i, Value: v}
+			}
+		}
+		ix.Points = append(ix.Points, pt)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("sweep: %d run(s) missing: %s (merge every shard)", len(missing), strings.Join(missing, ", "))
+	}
+	return ix, nil
+}
+
+func compare(a float64, op string, b float64) bool {
+	switch op {
+	case "<":
+		return a < b
+	case "<=":
+		return a <= b
+	case ">":
+		return a > b
+	case ">=":
+		return a >= b
+	case "==":
+		return a == b
+	}
+	return false
+}
+
+// WriteIndex builds the index from records and writes sweep.json, the plots and index.html
+// into dir.
+func WriteIndex(dir string, sp Spec, records []*Record) error {
+	ix, err := Build(sp, records)
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, IndexFile), ix); err != nil {
+		return err
+	}
+	if err := writePlots(dir, ix); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "index.html"))
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	if err := writeHTML(f, ix); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Merge combines the folders of a sweep's shards into out: it checks they share one spec and
+// together hold every run exactly once, copies their run folders into out (unless out is
+// one of them), and writes out's manifest and the index — the same sweep.json one process
+// running the whole sweep writes.
+func Merge(out string, dirs []string) error {
+	if len(dirs) == 0 {
+		return fmt.Errorf("sweep merge: no shard folders given")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	var (
+		spec    Spec
+		specKey string
+		records []*Record
+		runs    []string
+	)
+	for k, d := range dirs {
+		var m Manifest
+		if err := readJSON(filepath.Join(d, ShardFile), &m); err != nil {
+			return fmt.Errorf("sweep merge: %s is not a sweep folder: %w", d, err)
+		}
+		kb, err := json.Marshal(m.Spec)
+		if err != nil {
+			return fmt.Errorf("sweep merge: %w", err)
+		}
+		key := string(kb)
+		if k == 0 {
+			spec, specKey = m.Spec, key
+		} else if key != specKey {
+			return fmt.Errorf("sweep merge: %s is a shard of another sweep than %s (scenario, parameter, seeds or threshold differ)", d, dirs[0])
+		}
+		same, err := sameDir(d, out)
+		if err != nil {
+			return err
+		}
+		for _, rd := range m.Runs {
+			var r Record
+			if err := readJSON(filepath.Join(d, rd, RecordFile), &r); err != nil {
+				return fmt.Errorf("sweep merge: %w", err)
+			}
+			if !same {
+				if err := copyDir(filepath.Join(d, rd), filepath.Join(out, rd)); err != nil {
+					return err
+				}
+			}
+			records = append(records, &r)
+			runs = append(runs, rd)
+		}
+	}
+	if _, err := Build(spec, records); err != nil {
+		return err
+	}
+	slices.Sort(runs)
+	if err := writeJSON(filepath.Join(out, ShardFile), Manifest{Spec: spec, Shard: "0/1", Runs: runs}); err != nil {
+		return err
+	}
+	return WriteIndex(out, spec, records)
+}
+
+func sameDir(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, fmt.Errorf("sweep: %w", err)
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return false, fmt.Errorf("sweep: %w", err)
+	}
+	return os.SameFile(sa, sb), nil
+}
+
+// copyDir copies the regular files of a run folder (it has no subfolders) to dst.
+func copyDir(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+}
+
+// ---- plots ----
+
+var (
+	colP50  = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+	colP99  = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+	colFail = color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}
+	colKnee = color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
+)
+
+func xLabel(ix *Index) string {
+	p := ix.Spec.Param
+	if p.Unit != "" {
+		return fmt.Sprintf("%s (%s)", p.Path, strings.TrimPrefix(p.Unit, "/"))
+	}
+	return p.Path
+}
+
+func newSweepPlot(ix *Index, title, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel(ix)
+	p.Y.Label.Text = y
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
+	p.Legend.Left = true
+	if ix.Spec.Param.Log {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	xs := ix.Spec.Param.X
+	if len(xs) > 0 {
+		lo, hi := slices.Min(xs), slices.Max(xs)
+		if lo == hi {
+			lo, hi = lo*0.9, hi*1.1
+			if hi == 0 {
+				lo, hi = -1, 1
+			}
+		}
+		p.X.Min, p.X.Max = lo, hi
+	}
+	return p
+}
+
+func addSeries(p *plot.Plot, xys plotter.XYs, c color.Color, dashes []vg.Length, legend string) error {
+	l, s, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return err
+	}
+	l.Color, l.Width, l.Dashes = c, vg.Points(1.5), dashes
+	s.Color, s.Shape = c, draw.CircleGlyph{}
+	p.Add(l, s)
+	p.Legend.Add(legend, l, s)
+	return nil
+}
+
+// kneeLine marks the knee's x across [y0, y1].
+func kneeLine(p *plot.Plot, ix *Index, y0, y1 float64) error {
+	if ix.Knee == nil {
+		return nil
+	}
+	x := ix.Points[ix.Knee.Point].X
+	l, err := plotter.NewLine(plotter.XYs{{X: x, Y: y0}, {X: x, Y: y1}})
+	if err != nil {
+		return err
+	}
+	l.Color, l.Dashes, l.Width = colKnee, []vg.Length{vg.Points(2), vg.Points(2)}, vg.Points(1)
+	p.Add(l)
+	p.Legend.Add("knee: "+ix.Knee.Value, l)
+	return nil
+}
+
+func writePlots(dir string, ix *Index) error {
+	// Latency: p50 and p99 time to in world, seconds.
+	lat := newSweepPlot(ix, "Time to in world (pooled over seeds)", "seconds")
+	var p50, p99 plotter.XYs
+	top := 0.0
+	for _, pt := range ix.Points {
+		if pt.InWorld == 0 {
+			continue
+		}
+		p50 = append(p50, plotter.XY{X: pt.X, Y: pt.P50MS / 1000})
+		p99 = append(p99, plotter.XY{X: pt.X, Y: pt.P99MS / 1000})
+		top = max(top, pt.P99MS/1000)
+	}
+	if len(p50) > 0 {
+		if err := addSeries(lat, p50, colP50, nil, "p50"); err != nil {
+			return err
+		}
+		if err := addSeries(lat, p99, colP99, nil, "p99"); err != nil {
+			return err
+		}
+	}
+	if t := ix.Spec.Threshold; t != nil && t.Stage == "movement_complete" {
+		lim := t.LimitMS / 1000
+		top = max(top, lim)
+		xs := ix.Spec.Param.X
+		l, err := plotter.NewLine(plotter.XYs{{X: slices.Min(xs), Y: lim}, {X: slices.Max(xs), Y: lim}})
+		if err != nil {
+			return err
+		}
+		l.Color, l.Dashes = colP99, []vg.Length{vg.Points(6), vg.Points(3)}
+		lat.Add(l)
+		lat.Legend.Add("threshold "+t.Stat+" "+t.Op+" "+fmtMS(t.LimitMS), l)
+	}
+	lat.Y.Min, lat.Y.Max = 0, math.Max(top*1.3, 0.001) // headroom for the legend
+	if err := kneeLine(lat, ix, 0, lat.Y.Max); err != nil {
+		return err
+	}
+	// Failure rate.
+	fail := newSweepPlot(ix, "Failure rate", "fraction of viewers not in world")
+	var fr plotter.XYs
+	for _, pt := range ix.Points {
+		fr = append(fr, plotter.XY{X: pt.X, Y: pt.FailureRate})
+	}
+	if err := addSeries(fail, fr, colFail, nil, "failed"); err != nil {
+		return err
+	}
+	fail.Y.Min, fail.Y.Max = 0, 1.3
+	if err := kneeLine(fail, ix, 0, 1.3); err != nil {
+		return err
+	}
+	for name, p := range map[string]*plot.Plot{"sweep-latency": lat, "sweep-failures": fail} {
+		for _, ext := range []string{"svg", "png"} {
+			if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, name+"."+ext)); err != nil {
+				return fmt.Errorf("sweep: plot %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ---- index.html ----
+
+var page = template.Must(template.New("index").Funcs(template.FuncMap{
+	"pct": func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
+	"ms":  func(f float64) string { return fmtMS(f) },
+	"statms": func(f *float64) string {
+		if f == nil {
+			return "-"
+		}
+		return fmtMS(*f)
+	},
+	"outcomes": func(m map[string]int) string {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+		return strings.Join(parts, ", ")
+	},
+}).Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>sweep: {{.Spec.Scenario}} over {{.Spec.Param.Path}}</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td.l,th.l{text-align:left}tr.knee{background:#fde0e0}tr.broken{color:#a00}img{max-width:48%}</style>
+</head><body>
+<h1>Sweep of {{.Spec.Scenario}} over <code>{{.Spec.Param.Path}}</code></h1>
+<p>{{len .Points}} points from {{.Spec.Param.From}} to {{.Spec.Param.To}}{{if .Spec.Param.Log}} (log spacing){{end}}, seeds {{range $i, $s := .Spec.Seeds}}{{if $i}}, {{end}}{{$s}}{{end}}.
+{{with .Spec.Threshold}}Threshold ({{if eq .Source "flag"}}--threshold{{else}}the scenario's expectation{{end}}): {{.Stage}} {{.Stat}} {{.Op}} {{ms .LimitMS}}.{{else}}No threshold: no knee is looked for.{{end}}
+{{with .Knee}}<strong>Capacity knee: {{$.Spec.Param.Path}} = {{.Value}}</strong> (the first point that breaks the threshold).{{else}}{{if .Spec.Threshold}}No point breaks the threshold.{{end}}{{end}}</p>
+<p><img src="sweep-latency.svg" alt="p50 and p99 time to in world against the parameter"> <img src="sweep-failures.svg" alt="failure rate against the parameter"></p>
+<table><tr><th>#</th><th class="l">{{.Spec.Param.Path}}</th><th>viewers</th><th>in world</th><th>failure rate</th><th>p50</th><th>p99</th><th>max</th>{{with .Spec.Threshold}}<th>{{.Stat}}</th>{{end}}<th>failed expectations</th><th class="l">outcomes</th><th class="l">runs</th></tr>
+{{range .Points}}<tr class="{{if and $.Knee (eq .Index $.Knee.Point)}}knee{{else if .Breaks}}broken{{end}}"><td>{{.Index}}</td><td class="l">{{.Value}}</td><td>{{.Viewers}}</td><td>{{.InWorld}}</td><td>{{pct .FailureRate}}</td><td>{{ms .P50MS}}</td><td>{{ms .P99MS}}</td><td>{{ms .MaxMS}}</td>{{if $.Spec.Threshold}}<td>{{statms .Stat}}</td>{{end}}<td>{{.ExpectFailed}}</td><td class="l">{{outcomes .Outcomes}}</td><td class="l">{{range .RunList}}<a href="{{.Dir}}/index.html">seed {{.Seed}}</a> {{end}}</td></tr>
+{{end}}</table>
+<p>Percentiles pool the viewers of every seed of a point (nearest rank, microsecond precision); each run's own report is linked.</p>
+</body></html>
+`))
+
+func writeHTML(w io.Writer, ix *Index) error {
+	if err := page.Execute(w, ix); err != nil {
+		return fmt.Errorf("sweep: index.html: %w", err)
+	}
+	return nil
+}
+
+// ReadIndex reads dir's sweep.json.
+func ReadIndex(dir string) (*Index, error) {
+	var ix Index
+	if err := readJSON(filepath.Join(dir, IndexFile), &ix); err != nil {
+		return nil, err
+	}
+	return &ix, nil
+}
+
+// FormatMS writes milliseconds as a duration rounded to the millisecond ("1.234s").
+func FormatMS(ms float64) string { return fmtMS(ms) }
