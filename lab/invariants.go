@@ -27,6 +27,17 @@ func (v *Violation) Error() string {
 	return fmt.Sprintf("invariant %s violated at %s: %s", v.Invariant, v.At, v.Detail)
 }
 
+// Report is the violation with its trace, one event a line, for a person debugging it.
+func (v *Violation) Report() string {
+	var b strings.Builder
+	b.WriteString(v.Error())
+	b.WriteString("\nrecent trace:\n")
+	for _, l := range v.Trace {
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
+}
+
 // The grid's invariants (docs/TESTING.md), checked every virtual second and after the run when
 // lab.Options.Invariants is set. Each is a function of a snapshot of the world (invView), so a
 // test can hand it a broken state directly.
@@ -34,15 +45,16 @@ func (v *Violation) Error() string {
 // A session is "active" while its viewer runs and for a grace period after it finished: the
 // region learns that a viewer went away without a logout only from its inactivity timeout (60
 // s), its last packets may still be in flight or queued, and presence hears of a logout only
-// after grid.capacity.logout_time. Everything the grid keeps for a session (circuit, expected
-// circuit, capabilities, presence) must belong to an active session.
+// after grid.capacity.logout_time. What the grid keeps for a session (circuit, capabilities,
+// presence) must belong to an active session; a circuit a login announced may outlive it by at
+// most maxExpectedAge (nobody may ever use it: the reply was lost, the viewer gave up).
 //
-// Memory bound, as a function of A (active sessions) and R (regions):
+// Memory bound, as a function of A (active sessions):
 //
 //	region circuits (all regions)     ≤ A
-//	expected circuits (all regions)   ≤ A × R
+//	unused expected circuits          ≤ 1 per avatar per region, each ≤ 150 s old unless its avatar is active
 //	capabilities of a region          ≤ its circuits + its expected circuits
-//	presence entries                  ≤ A
+//	presence entries                  ≤ A + avatars with an expected circuit + logouts on their way
 //	unacked reliable packets          ≤ 1024 per circuit; pending acks ≤ 1024 per circuit
 //	grid log lines                    ≤ 100,000 (the rest are counted, not kept)
 //	pending events                    ≤ 4096 + 16 × (sessions not finished) + 8 × circuits
@@ -82,22 +94,33 @@ var testBreakWorld func(w *world)
 // invState is what the checks remember between two checks.
 type invState struct {
 	lastSeq map[*circuit.Circuit]uint32 // each open circuit's last outgoing sequence number
+	// orphaned: since when each viewer in world has had no circuit on any region, by session.
+	orphaned map[uuid.UUID]sim.Time
+	// expectedSince: when each expected circuit was first seen.
+	expectedSince map[expectedKey]sim.Time
+	// unheld: since when each online agent has had no active session, circuit or expected circuit.
+	unheld map[uuid.UUID]sim.Time
 }
 
 // invView is a snapshot of what the invariants look at.
 type invView struct {
-	now     sim.Time
-	final   bool
-	grace   time.Duration // how long a finished session stays active
-	viewers []invViewer
-	regions []invRegion
-	online  []login.Presence
-	issued  int // circuit codes the login service remembers
+	now        sim.Time
+	final      bool
+	grace      time.Duration // how long a finished session stays active
+	logoutTime time.Duration // grid.capacity.logout_time: how late presence hears of a leave
+	viewers    []invViewer
+	regions    []invRegion
+	online     []login.Presence
+	issued     int // circuit codes the login service remembers
 
 	decided, inWorld, failed, done, ended int // the world's counters
 	logLines                              int
 	pending                               int // events in the kernel's queue
 	timeline                              int // timeline entries of the scenario
+
+	byAgent   map[uuid.UUID]avatarSessions // built by index
+	byAvatar  map[string]avatarSessions    // by "First Last"
+	indexedAt sim.Time
 }
 
 type invViewer struct {
@@ -114,6 +137,8 @@ type invViewer struct {
 	snap            circuit.Snapshot
 	status          string
 	loggedOut, lost bool
+	regionTimeout   time.Duration // the profile's: how long it takes to give a silent region up
+	pingInterval    time.Duration
 }
 
 type invRegion struct {
@@ -164,7 +189,7 @@ func (w *world) invGrace() time.Duration {
 }
 
 func (w *world) invView(final bool) *invView {
-	v := &invView{now: w.s.Now(), final: final, grace: w.invGrace(),
+	v := &invView{now: w.s.Now(), final: final, grace: w.invGrace(), logoutTime: w.sc.Grid.Capacity.LogoutTime,
 		decided: w.decided, inWorld: w.inWorld, failed: w.failed, done: w.done, ended: len(w.ended),
 		logLines: len(w.log.lines), pending: w.s.Pending(), timeline: len(w.sc.Timeline)}
 	for _, vw := range w.viewers {
@@ -172,7 +197,8 @@ func (w *world) invView(final bool) *invView {
 		cfg := vw.Config()
 		iv := invViewer{id: cfg.ID, name: cfg.First + " " + cfg.Last, started: r.Status != "", done: vw.Finished(),
 			decided: vw.Decided(), outcome: r.Outcome, code: r.CircuitCode, agent: r.AgentID, session: vw.SessionID(),
-			circuit: vw.Circuit(), status: r.Status, loggedOut: r.LoggedOut, lost: r.Lost}
+			circuit: vw.Circuit(), status: r.Status, loggedOut: r.LoggedOut, lost: r.Lost,
+			regionTimeout: cfg.Profile.RegionTimeout, pingInterval: cfg.Profile.PingInterval}
 		if t, ok := w.ended[vw]; ok {
 			iv.endedAt = t
 		}
@@ -229,16 +255,40 @@ func (v *invView) bySession() map[uuid.UUID]int {
 // agentActive reports whether the avatar agent has an active session; agents are known by the
 // agent IDs of the login replies.
 func (v *invView) agentActive(agent uuid.UUID) (known, active bool, who int) {
-	who = -1
-	for i, x := range v.viewers {
-		if x.agent == agent {
-			known, who = true, i
-			if v.active(i) {
-				return true, true, i
-			}
-		}
+	v.index()
+	a, ok := v.byAgent[agent]
+	if !ok {
+		return false, false, -1
 	}
-	return known, false, who
+	return true, a.active, a.who
+}
+
+// avatarSessions is what the checks need to know of an avatar's sessions.
+type avatarSessions struct {
+	active bool // one of them is active
+	who    int  // an active one, else the latest
+}
+
+// index builds the by-agent and by-name views of the sessions once per check (per instant), so
+// that the checks stay linear in the number of viewers.
+func (v *invView) index() {
+	if v.byAgent != nil && v.indexedAt == v.now {
+		return
+	}
+	v.byAgent, v.byAvatar, v.indexedAt = map[uuid.UUID]avatarSessions{}, map[string]avatarSessions{}, v.now
+	for i, x := range v.viewers {
+		if x.agent != uuid.Nil {
+			addSession(v.byAgent, x.agent, i, v.active(i))
+		}
+		addSession(v.byAvatar, x.name, i, v.active(i))
+	}
+}
+
+// addSession records session i of avatar k: an active session wins, else the latest.
+func addSession[K comparable](m map[K]avatarSessions, k K, i int, active bool) {
+	if a, ok := m[k]; !ok || !a.active {
+		m[k] = avatarSessions{active: active, who: i}
+	}
 }
 
 func (v *invView) ago(t sim.Time) string { return v.now.Sub(t).String() }
@@ -304,8 +354,9 @@ func checkUniqueIDs(_ *invState, v *invView) (string, int) {
 }
 
 // checkCircuits: every circuit a region holds belongs to an active viewer session with the same
-// code, agent and session; it is open and indexed under its agent, one per agent.
-func checkCircuits(_ *invState, v *invView) (string, int) {
+// code, agent and session; it is open and indexed under its agent, one per agent; and every
+// viewer in world has its circuit, or notices in time that it has none.
+func checkCircuits(st *invState, v *invView) (string, int) {
 	sess := v.bySession()
 	for _, r := range v.regions {
 		for _, c := range r.circuits {
@@ -329,52 +380,122 @@ func checkCircuits(_ *invState, v *invView) (string, int) {
 			return fmt.Sprintf("region %s has %d circuits but %d agents indexed", r.name, len(r.circuits), r.indexed), -1
 		}
 	}
+	return checkInWorldHasCircuit(st, v)
+}
+
+// checkInWorldHasCircuit is the other direction: a viewer in world (not logging out, not yet
+// given up) whose circuit no region has any more (a restart, a timeout, a kick whose
+// DisableSimulator was lost) must notice within its profile's region timeout plus two pings.
+func checkInWorldHasCircuit(st *invState, v *invView) (string, int) {
+	held := map[uuid.UUID]bool{}
+	for _, r := range v.regions {
+		for _, c := range r.circuits {
+			held[c.Session] = true
+		}
+	}
+	orphaned := map[uuid.UUID]sim.Time{}
+	for i, x := range v.viewers {
+		if x.outcome != viewer.Success || x.done || x.lost || x.status == "Logging out..." || x.regionTimeout <= 0 || held[x.session] {
+			continue
+		}
+		since, ok := st.orphaned[x.session]
+		if !ok {
+			since = v.now
+		}
+		orphaned[x.session] = since
+		if limit := x.regionTimeout + 2*x.pingInterval + 10*time.Second; v.now.Sub(since) > limit {
+			st.orphaned = orphaned
+			return fmt.Sprintf("viewer %d has been in world for %s with no circuit on any region (its profile gives a silent region up after %s)",
+				x.id, v.ago(since), x.regionTimeout), i
+		}
+	}
+	st.orphaned = orphaned
 	return "", -1
 }
 
-// checkLeaks: expected circuits and presence belong to active sessions; a finished viewer's own
-// circuit is closed.
-func checkLeaks(_ *invState, v *invView) (string, int) {
+// maxExpectedAge is how long a region may keep a circuit a login announced once nobody can use
+// it any more (its avatar has no active session): long enough for the slowest login reply and
+// UseCircuitCode window, short enough that failed logins cannot pile up.
+const maxExpectedAge = 150 * time.Second
+
+type expectedKey struct {
+	region string
+	code   uint32
+}
+
+// checkLeaks: a finished viewer's circuit is closed; an expected circuit belongs to an avatar
+// with an active session or is younger than maxExpectedAge; a presence entry belongs to an
+// avatar with an active session, a circuit or an expected circuit.
+func checkLeaks(st *invState, v *invView) (string, int) {
 	for i, x := range v.viewers {
 		if x.done && x.circuit != nil && !x.snap.Closed {
 			return fmt.Sprintf("viewer %d finished but its circuit is open", x.id), i
 		}
 	}
+	since := map[expectedKey]sim.Time{}
+	held := map[uuid.UUID]bool{} // agents with a circuit or an expected circuit somewhere
 	for _, r := range v.regions {
+		for _, c := range r.circuits {
+			held[c.Agent] = true
+		}
 		for _, ac := range r.expected {
-			known, active, who := v.agentActive(ac.AgentID)
-			if known && !active {
-				return fmt.Sprintf("region %s still expects circuit %d of %s %s, whose last session (viewer %d) finished %s ago (grace %s)",
-					r.name, ac.CircuitCode, ac.First, ac.Last, v.viewers[who].id, v.ago(v.viewers[who].endedAt), v.grace), who
+			held[ac.AgentID] = true
+			k := expectedKey{r.name, ac.CircuitCode}
+			t, ok := st.expectedSince[k]
+			if !ok {
+				t = v.now
 			}
-			if !known {
-				if last, active := v.byName(ac.First + " " + ac.Last); !active {
-					return fmt.Sprintf("region %s still expects circuit %d of %s %s, who has no active session (the login reply never reached a viewer)", r.name, ac.CircuitCode, ac.First, ac.Last), last
-				}
+			since[k] = t
+			last, active := v.byName(ac.First + " " + ac.Last)
+			if active || v.now.Sub(t) <= maxExpectedAge {
+				continue
 			}
+			why := "the login reply never reached a viewer"
+			if last >= 0 && v.viewers[last].session == ac.SessionID {
+				why = fmt.Sprintf("its viewer %d finished %s ago", v.viewers[last].id, v.ago(v.viewers[last].endedAt))
+			} else if last >= 0 {
+				why += fmt.Sprintf("; the avatar's last session, viewer %d, finished %s ago", v.viewers[last].id, v.ago(v.viewers[last].endedAt))
+			}
+			return fmt.Sprintf("region %s has expected circuit %d of %s %s for %s (bound %s) and the avatar has no active session: %s",
+				r.name, ac.CircuitCode, ac.First, ac.Last, v.ago(t), maxExpectedAge, why), last
 		}
 	}
+	st.expectedSince = since
+	unheld := map[uuid.UUID]sim.Time{}
 	for _, p := range v.online {
 		known, active, who := v.agentActive(p.Agent)
-		if known && !active {
-			return fmt.Sprintf("presence still has agent %s online (session %s) although its last session (viewer %d) finished %s ago (grace %s)",
+		if active || held[p.Agent] {
+			continue
+		}
+		// The region tells presence logout_time after it let the agent go.
+		t, ok := st.unheld[p.Agent]
+		if !ok {
+			t = v.now
+		}
+		unheld[p.Agent] = t
+		if v.now.Sub(t) <= v.logoutTime+time.Second {
+			continue
+		}
+		st.unheld = unheld
+		if known {
+			return fmt.Sprintf("presence still has agent %s online (session %s) with no circuit or expected circuit, although its last session (viewer %d) finished %s ago (grace %s)",
 				p.Agent, p.Session, v.viewers[who].id, v.ago(v.viewers[who].endedAt), v.grace), who
 		}
+		return fmt.Sprintf("presence still has agent %s online (session %s) with no circuit, expected circuit or viewer", p.Agent, p.Session), -1
 	}
+	st.unheld = unheld
 	return "", -1
 }
 
 // byName finds an avatar's sessions by name, for grid entries whose login reply never reached a
-// viewer: whether one is active, and the latest session (-1 if none).
+// viewer: whether one is active, and an active session or else the latest (-1 if none).
 func (v *invView) byName(name string) (last int, active bool) {
-	last = -1
-	for i, x := range v.viewers {
-		if x.name == name {
-			last = i
-			active = active || v.active(i)
-		}
+	v.index()
+	a, ok := v.byAvatar[name]
+	if !ok {
+		return -1, false
 	}
-	return last, active
+	return a.who, a.active
 }
 
 // allCircuits calls f for every circuit of the world, viewers' and regions'.
@@ -453,12 +574,26 @@ func checkSeq(st *invState, v *invView) (string, int) {
 }
 
 // checkMemory: the grid's tables stay within the documented function of active sessions.
-func checkMemory(_ *invState, v *invView) (string, int) {
+func checkMemory(st *invState, v *invView) (string, int) {
 	a := v.activeSessions()
-	circuits, expected, unacked := 0, 0, 0
+	circuits, unacked := 0, 0
+	expecting := map[uuid.UUID]bool{} // agents with an expected circuit
 	for _, r := range v.regions {
 		circuits += len(r.circuits)
-		expected += len(r.expected)
+		used := map[uint32]bool{}
+		for _, c := range r.circuits {
+			used[c.Code] = true
+		}
+		perAgent := map[uuid.UUID]int{}
+		for _, ac := range r.expected {
+			expecting[ac.AgentID] = true
+			if used[ac.CircuitCode] {
+				continue
+			}
+			if perAgent[ac.AgentID]++; perAgent[ac.AgentID] > 1 {
+				return fmt.Sprintf("region %s expects %d unused circuits of %s %s (bound 1 per avatar)", r.name, perAgent[ac.AgentID], ac.First, ac.Last), -1
+			}
+		}
 		if r.caps > len(r.circuits)+len(r.expected) {
 			return fmt.Sprintf("region %s keeps %d capability sets for %d circuits and %d expected circuits", r.name, r.caps, len(r.circuits), len(r.expected)), -1
 		}
@@ -466,10 +601,9 @@ func checkMemory(_ *invState, v *invView) (string, int) {
 	switch {
 	case circuits > a:
 		return fmt.Sprintf("%d region circuits for %d active sessions", circuits, a), -1
-	case expected > a*len(v.regions):
-		return fmt.Sprintf("%d expected circuits for %d active sessions and %d regions", expected, a, len(v.regions)), -1
-	case len(v.online) > a:
-		return fmt.Sprintf("%d presence entries for %d active sessions", len(v.online), a), -1
+	case len(v.online) > a+len(expecting)+len(st.unheld):
+		return fmt.Sprintf("%d presence entries for %d active sessions, %d avatars with expected circuits and %d logouts on their way",
+			len(v.online), a, len(expecting), len(st.unheld)), -1
 	case v.logLines > maxLogLines:
 		return fmt.Sprintf("%d grid log lines kept (bound %d)", v.logLines, maxLogLines), -1
 	case v.issued > len(v.viewers):

@@ -241,7 +241,7 @@ func (w *world) buildGrid() error {
 	if err != nil {
 		return err
 	}
-	w.wirePresence(svc)             // regions tell presence of logouts (presence.go)
+	w.wirePresence(svc)                               // regions tell presence of logouts (presence.go)
 	loginHandler := w.standaloneHTTP(w.capLogin(svc)) // capabilities, then the login service behind the capacity model's workers, if any
 	if _, err := host.ListenTCP(g.LoginPort, func(c *netem.TCPConn) netem.StreamHandler {
 		return vhttp.NewServerConn(c, loginHandler, 1<<20)

@@ -32,6 +32,7 @@ reports.`,
 	root.AddCommand(newPacketCmd())
 	root.AddCommand(newLoadCmd())
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newExploreCmd())
 	root.AddCommand(newSweepCmd())
 	return root
 }
