@@ -187,8 +187,17 @@ func (r *Region) leave(cl *client) {
 	}
 }
 
-// avatarData is OpenSim's CreateAvatarUpdateBlock for a standing avatar.
+// avatarData is OpenSim's CreateAvatarUpdateBlock for a standing avatar. The avatar does not
+// move, so the block is built once per agent: every arrival sends it to everyone present.
 func (r *Region) avatarData(cl *client) lludp.ObjectUpdateData {
+	if cl.avatar == nil {
+		d := r.buildAvatarData(cl)
+		cl.avatar = &d
+	}
+	return *cl.avatar
+}
+
+func (r *Region) buildAvatarData(cl *client) lludp.ObjectUpdateData {
 	od := make([]byte, 76) // collision plane (4 floats), position, velocity, acceleration, rotation, angular velocity
 	put := func(off int, f float32) { binary.LittleEndian.PutUint32(od[off:], math.Float32bits(f)) }
 	put(8, 1) // collision plane normal (0,0,1)

@@ -32,7 +32,17 @@ func (r *Region) Circuits() []CircuitInfo {
 		out = append(out, CircuitInfo{Endpoint: ep, Code: cl.ac.CircuitCode, Agent: cl.ac.AgentID,
 			Session: cl.ac.SessionID, Root: cl.root, Indexed: r.byAgent[cl.ac.AgentID] == cl, Circuit: cl.c})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Endpoint.Compare(out[j].Endpoint) < 0 })
+	for _, cl := range r.byAgent { // detached by a rebinding
+		if r.clients[cl.ep] != cl {
+			out = append(out, CircuitInfo{Code: cl.ac.CircuitCode, Agent: cl.ac.AgentID, Session: cl.ac.SessionID, Root: cl.root, Indexed: true, Circuit: cl.c})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if c := out[i].Endpoint.Compare(out[j].Endpoint); c != 0 {
+			return c < 0
+		}
+		return out[i].Code < out[j].Code
+	})
 	return out
 }
 

@@ -66,6 +66,7 @@ type Stats struct {
 }
 
 type client struct {
+	avatar    *lludp.ObjectUpdateData // the avatar's update block, built once (avatarData)
 	ep        netip.AddrPort
 	ac        login.AgentCircuit
 	c         *circuit.Circuit
@@ -96,8 +97,13 @@ type Region struct {
 	malformed int
 	caps      map[string]*agentCaps // by CapsPath
 	nextLocal uint32
-	land      []*lludp.LayerData // the terrain's LayerData messages, built once
+	land      []*lludp.LayerData   // the terrain's LayerData messages, built once
+	expiry    map[uint32]sim.Timer // when each expected circuit is given up
 }
+
+// expectTTL is how long an expected circuit waits for its UseCircuitCode: longer than the
+// slowest login reply plus any viewer's UseCircuitCode window (LibreMetaverse: 60 s).
+const expectTTL = 120 * time.Second
 
 // New returns a region with no agents.
 func New(cfg Config) *Region {
@@ -120,6 +126,7 @@ func New(cfg Config) *Region {
 		clients:  make(map[netip.AddrPort]*client),
 		byAgent:  make(map[uuid.UUID]*client),
 		caps:     make(map[string]*agentCaps),
+		expiry:   make(map[uint32]sim.Timer),
 	}
 }
 
@@ -149,7 +156,15 @@ func (r *Region) Expected() int { return len(r.expected) }
 func (r *Region) ExpectAgent(ac login.AgentCircuit) error {
 	r.cfg.Log.Logf("INFO", "[SCENE]: Region %s told of incoming root agent %s %s %s (circuit code %d, IP %s, teleportflags (ViaLogin))",
 		r.cfg.Name, ac.First, ac.Last, ac.AgentID, ac.CircuitCode, ac.ClientIP)
+	for code, old := range r.expected { // a newer login of the agent supersedes its unused ones
+		if old.AgentID == ac.AgentID && code != ac.CircuitCode && !r.inUse(old) {
+			r.dropExpected(old)
+		}
+	}
 	r.expected[ac.CircuitCode] = ac
+	code := ac.CircuitCode
+	r.expiry[code].Stop()
+	r.expiry[code] = r.cfg.Clock.After(expectTTL, "region-expect-expiry", func() { r.expire(code) })
 	if ac.CapsPath != "" {
 		if old := r.caps[ac.CapsPath]; old != nil {
 			r.closeCaps(old)
@@ -159,6 +174,38 @@ func (r *Region) ExpectAgent(ac login.AgentCircuit) error {
 	r.cfg.Log.Logf("INFO", "[SCENE %s]: authorized child agent %s %s %s (circuit code %d)",
 		r.cfg.Name, ac.First, ac.Last, ac.AgentID, ac.CircuitCode)
 	return nil
+}
+
+// inUse reports whether a connected client uses the expected circuit ac.
+func (r *Region) inUse(ac login.AgentCircuit) bool {
+	cl := r.byAgent[ac.AgentID]
+	return cl != nil && cl.ac.CircuitCode == ac.CircuitCode
+}
+
+// dropExpected forgets an unused expected circuit and its capabilities.
+func (r *Region) dropExpected(ac login.AgentCircuit) {
+	delete(r.expected, ac.CircuitCode)
+	if t, ok := r.expiry[ac.CircuitCode]; ok {
+		t.Stop()
+		delete(r.expiry, ac.CircuitCode)
+	}
+	if c := r.caps[ac.CapsPath]; c != nil {
+		r.closeCaps(c)
+	}
+}
+
+// expire gives up an expected circuit nobody used: the grid's presence is told, as for a logout.
+func (r *Region) expire(code uint32) {
+	delete(r.expiry, code)
+	ac, ok := r.expected[code]
+	if !ok || r.inUse(ac) {
+		return
+	}
+	r.dropExpected(ac)
+	r.cfg.Log.Logf("INFO", "[SCENE]: Region %s gave up expected circuit %d of %s %s: no UseCircuitCode within %s", r.cfg.Name, code, ac.First, ac.Last, expectTTL)
+	if r.cfg.OnLeave != nil {
+		r.cfg.OnLeave(ac, "expired")
+	}
 }
 
 // LaunchAgent is login.Destination for a region in the login service's process (standalone):
@@ -186,6 +233,19 @@ func (r *Region) Receive(from netip.AddrPort, b []byte) {
 			return
 		}
 		r.stats.UseCircuitCode++
+		if cl != nil && (ucc.Code != cl.ac.CircuitCode || ucc.AgentID != cl.ac.AgentID) {
+			// Another circuit's UseCircuitCode on this endpoint: a NAT gave the address to
+			// another viewer. A connected agent's moves here; a new one gets its circuit, and the
+			// client that was here is detached until its own packets show where it went.
+			if o := r.byAgent[ucc.AgentID]; o != nil && o.ac.CircuitCode == ucc.Code && o.ac.SessionID == ucc.SessionID {
+				r.rebind(o, from)
+				o.c.ReceivePacket(&p, len(b))
+				return
+			}
+			cl.ep = netip.AddrPort{}
+			delete(r.clients, from)
+			cl = nil
+		}
 		if cl != nil {
 			// Kept from OpenSim ≤0.7.2 on purpose: the operator's best clue for sim-reply-blocked.
 			r.stats.Repeated++
@@ -199,11 +259,58 @@ func (r *Region) Receive(from netip.AddrPort, b []byte) {
 		r.useCircuitCode(from, &p, &ucc, len(b))
 		return
 	}
+	if agent, session, ok := agentData(&p); ok && (cl == nil || agent != cl.ac.AgentID) {
+		// A packet naming an agent that is not this endpoint's: if it is a connected agent's,
+		// a NAT gave its viewer a new address (rebinding); else it is nobody's.
+		if o := r.byAgent[agent]; o != nil && o.ac.SessionID == session {
+			r.rebind(o, from)
+			o.c.ReceivePacket(&p, len(b))
+			return
+		}
+		r.stats.Orphans++
+		return
+	}
 	if cl == nil {
 		r.stats.Orphans++
 		return
 	}
 	cl.c.ReceivePacket(&p, len(b))
+}
+
+// agentData returns the AgentID a message's AgentData block starts with, for the messages that
+// carry one.
+func agentData(p *lludp.Packet) (agent, session uuid.UUID, ok bool) {
+	switch p.ID {
+	case lludp.MsgAgentUpdate, lludp.MsgLogoutRequest, lludp.MsgCompleteAgentMovement, lludp.MsgRegionHandshakeReply:
+		if len(p.Body) >= 32 {
+			copy(agent[:], p.Body[:16])
+			copy(session[:], p.Body[16:32])
+			return agent, session, true
+		}
+	}
+	return uuid.Nil, uuid.Nil, false
+}
+
+// sendClient sends to the client's current endpoint (none while it is detached).
+func (r *Region) sendClient(cl *client, b []byte) {
+	if cl.ep.IsValid() {
+		r.cfg.Send(cl.ep, b)
+	}
+}
+
+// rebind moves client o to endpoint ep, where a packet with its agent and session arrived: a NAT
+// gave its viewer a new address. A client still bound to ep (whose viewer's address ep was) is
+// detached until a packet of its own shows where its viewer went, or it times out.
+func (r *Region) rebind(o *client, ep netip.AddrPort) {
+	if old := r.clients[ep]; old != nil && old != o {
+		old.ep = netip.AddrPort{}
+	}
+	if r.clients[o.ep] == o {
+		delete(r.clients, o.ep)
+	}
+	r.cfg.Log.Logf("INFO", "[LLUDPSERVER]: %s %s moved from %s to %s", o.ac.First, o.ac.Last, o.ep, ep)
+	o.ep = ep
+	r.clients[ep] = o
 }
 
 func (r *Region) sendTo(ep netip.AddrPort) func([]byte) {
@@ -239,7 +346,7 @@ func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp
 	cl := &client{ep: from, ac: ac, caps: r.caps[ac.CapsPath], localID: r.nextLocal, srtt: 20 * time.Millisecond}
 	cl.c = circuit.New(circuit.Config{
 		Clock:         r.cfg.Clock,
-		Send:          r.sendTo(from),
+		Send:          func(b []byte) { r.sendClient(cl, b) },
 		Deliver:       func(p *lludp.Packet) { r.deliver(cl, p) },
 		ResendTimeout: time.Second, // OpenSim's initial RTO
 		MaxResends:    -1,          // OpenSim resends until acked or the client times out
@@ -353,14 +460,16 @@ func (r *Region) regionHandshake() *lludp.RegionHandshake {
 
 // close tears a client down: its circuit, its expected-circuit entry and its timers.
 func (r *Region) close(cl *client, why string) {
-	if r.clients[cl.ep] != cl {
+	if cl.c.Closed() {
 		return
 	}
 	r.stats.Circuit.Add(cl.c.Stats())
 	cl.c.Close()
 	cl.pingTimer.Stop()
 	cl.idleTimer.Stop()
-	delete(r.clients, cl.ep)
+	if r.clients[cl.ep] == cl {
+		delete(r.clients, cl.ep)
+	}
 	if r.byAgent[cl.ac.AgentID] == cl {
 		delete(r.byAgent, cl.ac.AgentID)
 	}

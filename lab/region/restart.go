@@ -3,6 +3,8 @@ package region
 import (
 	"net/netip"
 	"sort"
+
+	"gridlab/lab/login"
 )
 
 // Restart is the region's process being restarted (a crash and start, or an operator's
@@ -13,6 +15,28 @@ import (
 // Counters survive: they are the lab's, not the process's.
 func (r *Region) Restart() {
 	circuits, expected := len(r.clients), len(r.expected)
+	// What the process hosted, for the grid's presence once it is back (OpenSim's region calls
+	// PresenceService.LogoutRegionAgents when it starts).
+	lost := map[uint32]login.AgentCircuit{}
+	for _, cl := range r.clients {
+		lost[cl.ac.CircuitCode] = cl.ac
+	}
+	for code, ac := range r.expected {
+		lost[code] = ac
+	}
+	for code, t := range r.expiry {
+		t.Stop()
+		delete(r.expiry, code)
+	}
+	for _, cl := range r.byAgent { // detached clients (rebinding) too
+		if r.clients[cl.ep] != cl {
+			r.stats.Circuit.Add(cl.c.Stats())
+			cl.c.Close()
+			cl.pingTimer.Stop()
+			cl.idleTimer.Stop()
+			lost[cl.ac.CircuitCode] = cl.ac
+		}
+	}
 	eps := make([]netip.AddrPort, 0, len(r.clients))
 	for ep, cl := range r.clients {
 		cl.visible = false // no KillObject to the others: they vanish together
@@ -44,4 +68,14 @@ func (r *Region) Restart() {
 	r.cfg.Log.Logf("INFO", "[LLUDPSERVER]: Starting inbound packet processing for the LLUDP server")
 	r.cfg.Log.Logf("INFO", "[LLUDPSERVER]: Starting outbound packet processing for the LLUDP server")
 	r.cfg.Log.Logf("INFO", "[SCENE]: Region %s is ready to accept logins", r.cfg.Name)
+	codes := make([]uint32, 0, len(lost))
+	for c := range lost {
+		codes = append(codes, c)
+	}
+	sort.Slice(codes, func(i, j int) bool { return codes[i] < codes[j] })
+	if r.cfg.OnLeave != nil {
+		for _, c := range codes {
+			r.cfg.OnLeave(lost[c], "restart")
+		}
+	}
 }

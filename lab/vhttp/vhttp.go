@@ -344,7 +344,11 @@ func (c *ClientConn) finish(resp *http.Response, body []byte, err error) {
 	}
 	c.finished = true
 	c.buf = nil
-	c.done(resp, body, err)
+	done := c.done
+	// Keep nothing of the exchange: a viewer holds its login connection for its whole session,
+	// and a 24 KB login reply per viewer adds up over 100,000 of them.
+	c.head, c.req, c.body, c.done = nil, nil, nil, nil
+	done(resp, body, err)
 }
 
 // OnConnect writes the request.

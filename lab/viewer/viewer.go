@@ -450,6 +450,10 @@ func (v *Viewer) deliver(p *lludp.Packet) {
 			v.finish()
 		}
 	case lludp.MsgDisableSimulator:
+		if !v.decided { // disconnected before AgentMovementComplete: a failed login, not "unfinished"
+			v.fail(AgentWaitTimeout, v.cfg.Profile.Text.AgentWaitFailed)
+			return
+		}
 		v.finish()
 	}
 }
