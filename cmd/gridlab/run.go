@@ -140,6 +140,15 @@ func runScenario(sc *scenarios.Scenario, opt lab.Options, out string, quiet, asJ
 	if pr != nil {
 		pr.finish()
 	}
+	var v *lab.Violation
+	if errors.As(err, &v) && run != nil {
+		// A broken invariant: the report of the run up to it, then the violation with its trace.
+		if werr := writeRunOutput(run, out, true, false, stdout); werr != nil {
+			return werr
+		}
+		fmt.Fprintln(stderr, v.Report())
+		return fmt.Errorf("%w (the run up to it is in %s)", err, out)
+	}
 	if err != nil {
 		return err
 	}
