@@ -2,7 +2,6 @@ package lab
 
 import (
 	"fmt"
-	"sort"
 
 	"gridlab/lab/circuit"
 	"gridlab/lab/viewer"
@@ -109,14 +108,7 @@ func (w *world) results(seed uint64) *reports.Run {
 		addCircuit(p+"circuit/", st.Circuit)
 	}
 	w.capacityCounters(counters)
-	names := make([]string, 0, len(counters))
-	for n := range counters {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		run.Counters = append(run.Counters, reports.Counter{Name: n, Value: counters[n]})
-	}
+	run.Counters = append(run.Counters, reports.CountersOf(counters)...)
 	run.Findings = append(w.findings(), w.regionFindings()...)
 	run.Expectations = Evaluate(w.sc.Expect, run)
 	return run

@@ -1,7 +1,9 @@
 package reports
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -191,4 +193,14 @@ type Finding struct {
 	Count    int // occurrences (datagrams, queue overflows, ...), as Evidence says
 	Evidence string
 	Fix      string
+}
+
+// CountersOf lists a name → value map as Run.Counters wants it: sorted by name.
+func CountersOf(m map[string]uint64) []Counter {
+	out := make([]Counter, 0, len(m))
+	for n, v := range m {
+		out = append(out, Counter{Name: n, Value: v})
+	}
+	slices.SortFunc(out, func(a, b Counter) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
-	"sort"
 	"sync"
 	"time"
 
@@ -412,14 +411,7 @@ func (e *engine) collect(interrupted bool) *Result {
 		}
 	}
 	counters["load/viewers_logged_out"] = loggedOut
-	names := make([]string, 0, len(counters))
-	for n := range counters {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		run.Counters = append(run.Counters, reports.Counter{Name: n, Value: counters[n]})
-	}
+	run.Counters = append(run.Counters, reports.CountersOf(counters)...)
 	// Release what unfinished viewers still hold.
 	for _, en := range e.ents {
 		if en.sock != nil && !en.done {

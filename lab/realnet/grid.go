@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -225,19 +224,7 @@ func StartGrid(l *Loop, cfg GridConfig) (*Grid, error) {
 			}
 		})
 	}
-	mux = func(req *http.Request, body []byte, reply func(vhttp.Response)) {
-		if strings.HasPrefix(req.URL.Path, "/CAPS/") {
-			for _, rg := range g.Regions {
-				if rg.OwnsPath(req.URL.Path) {
-					rg.ServeVHTTP(req, body, reply)
-					return
-				}
-			}
-			reply(vhttp.Response{Status: http.StatusNotFound, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("Not Found\n")})
-			return
-		}
-		svc.ServeVHTTP(req, body, reply)
-	}
+	mux = region.WithCaps(g.Regions, svc).ServeVHTTP
 	g.log.Logf("INFO", "[LLOGIN SERVICE]: Login service listening on %s (%d accounts)", base, g.Accounts.Len())
 	return g, nil
 }

@@ -19,6 +19,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"gridlab/scenarios"
 )
 
 // Index is sweep.json.
@@ -155,7 +157,7 @@ func Build(sp Spec, records []*Record) (*Index, error) {
 			} else {
 				ms := stat(t.Stat, vals) / 1000
 				pt.Stat = &ms
-				pt.Breaks = !compare(ms, t.Op, t.LimitMS)
+				pt.Breaks = !scenarios.Compare(ms, t.Op, t.LimitMS)
 			}
 			if pt.Breaks && ix.Knee == nil {
 				ix.Knee = &Knee{Point: i, Value: v}
@@ -167,22 +169,6 @@ func Build(sp Spec, records []*Record) (*Index, error) {
 		return nil, fmt.Errorf("sweep: %d run(s) missing: %s (merge every shard)", len(missing), strings.Join(missing, ", "))
 	}
 	return ix, nil
-}
-
-func compare(a float64, op string, b float64) bool {
-	switch op {
-	case "<":
-		return a < b
-	case "<=":
-		return a <= b
-	case ">":
-		return a > b
-	case ">=":
-		return a >= b
-	case "==":
-		return a == b
-	}
-	return false
 }
 
 // WriteIndex builds the index from records and writes sweep.json, the plots and index.html
