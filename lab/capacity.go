@@ -118,6 +118,15 @@ func (q *loginQueue) start(l queuedLogin) {
 	})
 }
 
+// crash forgets the logins waiting for a worker (the process died); those being served finish
+// into connections that are gone. It returns how many were waiting.
+func (q *loginQueue) crash() int {
+	n := len(q.waiting) - q.head
+	clear(q.waiting)
+	q.waiting, q.head = q.waiting[:0], 0
+	return n
+}
+
 // regionInbox is a region's UDP receive buffer under the capacity model: datagrams wait their
 // turn, the region spends a fixed time on each, and a full buffer loses new arrivals.
 type regionInbox struct {

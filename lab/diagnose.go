@@ -130,7 +130,13 @@ func (w *world) diagnose(v *viewer.Viewer) diagnosis {
 			Fix: "Look at the region's log for this agent around the time of the ack; the region accepted the circuit but did not finish the arrival."}
 	case viewer.LoginTimeout:
 		return w.diagnoseLoginTimeout(v, &ev)
-	case viewer.LoginPortClosed:
+	case viewer.LoginPortClosed, viewer.LoginFailed:
+		if d, ok := w.loginCrashEvidence(v); ok {
+			return d
+		}
+		if r.Outcome == viewer.LoginFailed {
+			return diagnosis{Mode: r.Outcome, Evidence: orDefault(r.LoginError, r.Message)}
+		}
 		host, port := uriHostPort(v.Config().LoginURI)
 		ev := fmt.Sprintf("The TCP connection to %s:%s was refused at once (%s): no service listens on that port.", host, port, orDefault(r.LoginError, "connection refused"))
 		fix := fmt.Sprintf("Use the login service's port in the login URI: this grid's login service listens on %d.", w.sc.Grid.LoginPort)
@@ -542,4 +548,29 @@ func (w *world) publicAddrOfViewer(v *viewer.Viewer) netip.Addr {
 		return hn.h.Addr()
 	}
 	return netip.Addr{}
+}
+
+// loginCrashEvidence explains a login that met a crashed login service (timeline
+// restart_login): reset mid-request, or refused while the process was down.
+func (w *world) loginCrashEvidence(v *viewer.Viewer) (diagnosis, bool) {
+	r := v.Result()
+	d, down := w.loginProc.downAt(r.DecidedAt)
+	if !down && !strings.Contains(r.LoginError, "connection reset") {
+		return diagnosis{}, false
+	}
+	back := "it was still down when the run ended"
+	if d[1] != 0 {
+		back = "it was back at " + secs(d[1].Duration())
+	}
+	what := "the connection was refused while the process was down"
+	if strings.Contains(r.LoginError, "connection reset") {
+		what = "the login request's connection was reset mid-request (connection reset by peer)"
+	}
+	if !down {
+		return diagnosis{Mode: r.Outcome, Evidence: "The login service reset the connection mid-request (connection reset by peer): its process went away.",
+			Fix: "Log in again; find out from the grid's log why the login service went away."}, true
+	}
+	return diagnosis{Mode: r.Outcome,
+		Evidence: fmt.Sprintf("The login service's process died at %s (%s): %s.", secs(d[0].Duration()), back, what),
+		Fix:      "Log in again once the login service is back; find out from the grid's log why it died."}, true
 }

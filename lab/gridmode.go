@@ -183,12 +183,7 @@ func (w *world) buildGridMode() error {
 	if d, ok := svc.DefaultRegion(); ok {
 		gm.def = d
 	}
-	if _, err := loginHost.ListenTCP(g.LoginPort, func(c *netem.TCPConn) netem.StreamHandler {
-		return vhttp.NewServerConn(c, svc, 1<<20)
-	}); err != nil {
-		return fmt.Errorf("login service: TCP port %d: %w", g.LoginPort, err)
-	}
-	return nil
+	return w.listenLogin(loginHost, g.LoginPort, w.capLogin(svc))
 }
 
 // noteDrop keeps the drops of packets from the login service's host to a region process's

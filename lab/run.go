@@ -15,7 +15,6 @@ import (
 	"gridlab/lab/grid"
 	"gridlab/lab/login"
 	"gridlab/lab/region"
-	"gridlab/lab/vhttp"
 	"gridlab/lab/viewer"
 	"gridlab/netem"
 	"gridlab/reports"
@@ -71,6 +70,7 @@ type world struct {
 	presence    *login.Service              // the login service, whose presence regions clear (presence.go)
 	ended       map[*viewer.Viewer]sim.Time // when each finished viewer finished
 	violation   *Violation                  // the first invariant violated (invariants.go)
+	loginProc   *loginProcess               // the login service's listener and connections (faults.go)
 	inv         *invState                   // what the invariant checks remember between checks (invariants.go)
 	accounts    *grid.Accounts
 	used        map[netip.Addr]bool           // addresses given to hosts and routers
@@ -243,12 +243,7 @@ func (w *world) buildGrid() error {
 	}
 	w.wirePresence(svc)                               // regions tell presence of logouts (presence.go)
 	loginHandler := w.standaloneHTTP(w.capLogin(svc)) // capabilities, then the login service behind the capacity model's workers, if any
-	if _, err := host.ListenTCP(g.LoginPort, func(c *netem.TCPConn) netem.StreamHandler {
-		return vhttp.NewServerConn(c, loginHandler, 1<<20)
-	}); err != nil {
-		return fmt.Errorf("login service: TCP port %d: %w", g.LoginPort, err)
-	}
-	return nil
+	return w.listenLogin(host, g.LoginPort, loginHandler)
 }
 
 // externalAddr resolves a region's ExternalHostName as OpenSim does: SYSTEMIP is the host's

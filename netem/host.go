@@ -51,6 +51,7 @@ type Host struct {
 	down   bool
 
 	dnsRand *rand.Rand // DNS query IDs, stream "netem/dns/<host>"
+	issRand *rand.Rand // TCP initial sequence numbers, stream "netem/tcp-iss/<host>"
 
 	conntrack bool
 	ct        [2]map[uint64]*ctEntry // UDP and TCP flows by ctKey

@@ -194,6 +194,13 @@ func (h *Host) newConn(local, remote netip.AddrPort, st tcpState) *TCPConn {
 	c := &TCPConn{h: h, n: h.n, local: local, remote: remote, state: st,
 		rto: RTOInitial, baseRTO: RTOInitial}
 	c.timerFn = c.onTimer
+	// Initial sequence numbers are random per connection (RFC 6528), from the host's own stream:
+	// a segment of an old connection is then unacceptable to a new one on the same 4-tuple (after
+	// a NAT reused a port), as on a real stack.
+	if h.issRand == nil {
+		h.issRand = h.n.s.Rand("netem/tcp-iss/" + h.name)
+	}
+	c.iss = uint64(h.issRand.Uint32())
 	c.sndUna, c.sndNxt = c.iss, c.iss+1
 	c.sndBase = c.iss + 1
 	h.conns[connKey{local.Port(), remote}] = c
@@ -239,6 +246,9 @@ func (c *TCPConn) Write(b []byte) {
 	c.buf = append(c.buf, b...)
 	c.output()
 }
+
+// Closed reports whether the connection has ended (reset, timed out, or closed both ways).
+func (c *TCPConn) Closed() bool { return c.state == stateClosed }
 
 // Close sends FIN after all queued data. The handler still receives data until the peer's FIN.
 func (c *TCPConn) Close() {

@@ -33,6 +33,12 @@ func (c *checker) gridEvent(p string, s *Scenario, e Event, host func(p, name st
 			c.add(p+".send_udp.interval", "%v is negative", u.Interval)
 		}
 	}
+	if d := e.RestartLogin; d != nil {
+		n++
+		if *d < 0 {
+			c.add(p+".restart_login", "%v is negative: give how long the login service is down", *d)
+		}
+	}
 	if e.Restart != "" {
 		n++
 		names := iniSections(s.Grid.RegionsINI)

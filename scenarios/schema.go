@@ -298,6 +298,8 @@ type Event struct {
 	Resolver   *ResolverState `mapstructure:"dns"`            // change the resolver
 	SendUDP    *SendUDP       `mapstructure:"send_udp"`       // a host sends datagrams (e.g. garbage to a region)
 	Restart    string         `mapstructure:"restart_region"` // a region's process restarts: its circuits are lost
+	// RestartLogin crashes the login service's process; it listens again after this long.
+	RestartLogin *time.Duration `mapstructure:"restart_login"`
 }
 
 // SendUDP makes host From send Count datagrams of Data to To, Interval apart (the lab's

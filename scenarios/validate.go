@@ -661,7 +661,7 @@ func (c *checker) timeline(s *Scenario, nets map[string]int, hosts map[string]in
 		actions += c.gridEvent(p, s, e, host)
 		switch {
 		case actions == 0:
-			c.add(p, "no action: give one of link, add_rule, remove_rule, partition, heal, host_down, host_up, flush_nat, dns, send_udp, restart_region")
+			c.add(p, "no action: give one of link, add_rule, remove_rule, partition, heal, host_down, host_up, flush_nat, dns, send_udp, restart_region, restart_login")
 		case actions > 1:
 			c.add(p, "%d actions in one entry: give one per entry (several entries may share a time)", actions)
 		}

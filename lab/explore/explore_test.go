@@ -43,7 +43,7 @@ func TestGeneratedScenariosAreValidAndDependOnlyOnTheSeed(t *testing.T) {
 
 // The generator must reach every fault and every profile the issue lists.
 func TestGeneratedScenariosCoverTheFaults(t *testing.T) {
-	want := []string{"partition:", "heal:", "host_down:", "host_up:", "flush_nat:", "restart_region:", "send_udp:",
+	want := []string{"partition:", "heal:", "host_down:", "host_up:", "flush_nat:", "restart_region:", "restart_login:", "send_udp:",
 		"add_rule:", "remove_rule:", "link:", "loss:", "loss_model:", "duplicate:", "reorder:", "corrupt:",
 		"profile: sl-viewer", "profile: libremetaverse", "profile: node-metaverse", "relogin:", "home_nat: true",
 		"mode: grid", "mode: standalone", "nat_type: symmetric", "firewall:", "process: poisson", "process: burst"}

@@ -313,7 +313,12 @@ func (g *gen) timeline(sc *scenarios.Scenario, layout string, nRegions int, regi
 				continue
 			}
 			sc.Timeline = append(sc.Timeline, scenarios.Event{At: t, FlushNAT: routed[g.r.IntN(len(routed))]})
-		case 3:
+		case 3: // a region's process restarts, or the login service's crashes and comes back
+			if g.chance(0.3) {
+				down := g.between(time.Second, 20*time.Second)
+				sc.Timeline = append(sc.Timeline, scenarios.Event{At: t, RestartLogin: &down})
+				continue
+			}
 			sc.Timeline = append(sc.Timeline, scenarios.Event{At: t, Restart: fmt.Sprintf("Region%d", 1+g.r.IntN(nRegions))})
 		case 4: // garbage at a region port
 			noise = true

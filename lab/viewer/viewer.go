@@ -295,6 +295,9 @@ func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
 	case errors.Is(err, netem.ErrRefused):
 		v.fail(LoginPortClosed, v.cfg.Profile.Text.LoginUnreachable)
 		return
+	case errors.Is(err, netem.ErrReset):
+		v.fail(LoginFailed, v.cfg.Profile.Text.LoginUnreachable) // the server went away mid-request
+		return
 	case err != nil:
 		v.fail(LoginTimeout, v.cfg.Profile.Text.LoginUnreachable)
 		return
