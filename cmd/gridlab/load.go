@@ -29,6 +29,7 @@ import (
 const LoadMetaFile = "load.json"
 
 type loadFlags struct {
+	noSeedCaps  bool
 	loginURI    string
 	viewers     int
 	rate        string
@@ -93,6 +94,7 @@ one run at R/s. Merge their folders with 'gridlab report merge'. See docs/DISTRI
 	fl.StringVar(&f.accounts, "accounts", "", `accounts file: "First Last:password" per line (default: --user-pattern)`)
 	fl.StringVar(&f.userPattern, "user-pattern", "Load Test{n}:password", "account pattern; {n} counts from 1 (as gridlab serve --users)")
 	fl.DurationVar(&f.stay, "stay", 5*time.Minute, "time each viewer stays in world before logging out (0 = until Ctrl-C)")
+	fl.BoolVar(&f.noSeedCaps, "no-seed-caps", false, "viewers do not fetch their seed capability, so the region does not send them the world (each arrival's ObjectUpdate to every avatar present grows with the square of a region's avatars)")
 	fl.StringVar(&f.profile, "profile", "sl-viewer", "viewer profile (timers and messages): "+profileNames())
 	fl.StringVar(&f.out, "out", "out/load", "directory for report.json, viewers.csv, plots and load.json")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line and no summary; errors only")
@@ -239,6 +241,7 @@ func loadConfig(f loadFlags) (loadtest.Config, []string, error) {
 	cfg = loadtest.Config{
 		Name: f.name, Description: desc, LoginURI: f.loginURI, Accounts: accs, FirstID: lo + 1,
 		Rate: shardRate, Offset: offset, Stay: f.stay, Profile: prof, Bind: bind, Grace: f.grace,
+		NoSeedCaps: f.noSeedCaps,
 	}
 	return cfg, shard, nil
 }

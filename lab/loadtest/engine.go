@@ -50,6 +50,10 @@ type Config struct {
 	Grace time.Duration
 	// Progress, if set, is called on the loop goroutine about four times a second.
 	Progress func(Progress)
+	// NoSeedCaps keeps the viewers from fetching their seed capability. Real viewers fetch it,
+	// and the region then sends them the world: every arrival's ObjectUpdate to every avatar
+	// present, which grows with the square of the avatars in a region.
+	NoSeedCaps bool
 	// MaxDatagram is the viewers' socket read buffer (default 4096 bytes: LLUDP's largest
 	// datagrams are under 1500 bytes).
 	MaxDatagram int
@@ -288,7 +292,7 @@ func (e *engine) start(en *entry) {
 	en.v = viewer.New(viewer.Config{
 		ID: e.cfg.FirstID + en.k, First: acc.First, Last: acc.Last, Password: acc.Password,
 		LoginURI: e.cfg.LoginURI, Start: "last", Stay: stay, Profile: e.cfg.Profile,
-		Clock: e.l.Sim, Net: viewerNet{e, en}, SeedCaps: true, Rand: e.rnd,
+		Clock: e.l.Sim, Net: viewerNet{e, en}, SeedCaps: !e.cfg.NoSeedCaps, Rand: e.rnd,
 		Decided: func(v *viewer.Viewer) { e.decidedViewer(en) },
 		Done:    func(v *viewer.Viewer) { e.doneViewer(en) },
 	})
