@@ -20,10 +20,12 @@ func newBenchCmd() *cobra.Command {
 		Long: `bench runs repeatable benchmarks of gridlab's own machinery and prints what they measured.
 Each subcommand benchmarks one pipeline.`,
 		Example: `  gridlab bench udp
-  gridlab bench udp --circuits 1000 --rate 10 --duration 10s`,
+  gridlab bench udp --circuits 1000 --rate 10 --duration 10s
+  gridlab bench grid`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newBenchUDPCmd())
+	cmd.AddCommand(newBenchGridCmd())
 	return cmd
 }
 
