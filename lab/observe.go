@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"gridlab/lab/lludp"
 	"gridlab/lab/viewer"
@@ -35,6 +36,7 @@ type observer struct {
 	dec     lludp.Decoder
 	ev      []viewerEvidence // by viewer index: the drops on its paths (diagnose.go)
 	perPop  map[string]int   // viewers per population with a trace so far
+	slowest []slowTrace      // the slowest successful viewers whose traces are kept (retire)
 }
 
 // tev is one recorded event; it becomes a reports.TraceEvent when the run ends.
@@ -161,6 +163,9 @@ func (o *observer) onViewer(v *viewer.Viewer, e viewer.TraceEvent) {
 		return
 	}
 	t := o.traces[i]
+	if t == nil {
+		return // released (retire)
+	}
 	switch e.Kind {
 	case viewer.TraceLoginRequest:
 		t.add(tev{at: e.At, kind: reports.TraceMessage, from: reports.PartyViewer, to: reports.PartyLogin,
@@ -204,6 +209,9 @@ func (o *observer) regionSend(to netip.AddrPort, b []byte) {
 		return
 	}
 	flags, seq, id, acks := viewer.PeekHeader(b)
+	if o.traces[i] == nil {
+		return
+	}
 	o.traces[i].add(tev{at: o.w.s.Now(), kind: reports.TraceMessage, from: reports.PartyRegion, to: reports.PartyViewer,
 		msg: id, seq: seq, flags: flags, acks: acks, size: len(b)})
 }
@@ -225,6 +233,9 @@ func (o *observer) regionRecv(from netip.AddrPort, b []byte) {
 		}
 	}
 	if !ok {
+		return
+	}
+	if o.traces[i] == nil {
 		return
 	}
 	now := o.w.s.Now()
@@ -257,6 +268,9 @@ func (o *observer) onDrop(d netem.Drop) {
 		o.ev[i].note(d, fromViewer)
 	}
 	t := o.traces[i]
+	if t == nil {
+		return
+	}
 	why := string(d.Reason) + " at " + d.Where
 	if d.Rule != "" {
 		why += " (rule " + d.Rule + ")"
@@ -338,6 +352,9 @@ func (o *observer) finish() {
 func (o *observer) export(rvs []reports.Viewer) []reports.ViewerTrace {
 	out := make([]reports.ViewerTrace, 0, len(o.traces))
 	for i, t := range o.traces {
+		if t == nil {
+			continue // a successful viewer's trace nobody will draw (retire)
+		}
 		evs := t.events()
 		vt := reports.ViewerTrace{ViewerID: rvs[i].ID, Full: t.total == len(evs), Omitted: t.total - len(evs)}
 		for k, e := range evs {
@@ -362,4 +379,55 @@ func (o *observer) export(rvs []reports.Viewer) []reports.ViewerTrace {
 		out = append(out, vt)
 	}
 	return out
+}
+
+// Traces of successful viewers are kept only where the report may draw them: the full traces
+// (the first few of each population), every sampleEvery-th viewer (the "typical" login is
+// picked among them) and the keepSlowest slowest so far (the slowest login). The others are
+// released when the viewer finishes, so that memory does not grow with every viewer that ever
+// came (a trace is ~17 KB).
+const (
+	sampleEvery = 64
+	keepSlowest = 16
+)
+
+// retire releases viewer i's trace when it finished in world and no diagram will need it.
+func (o *observer) retire(i int) {
+	t := o.traces[i]
+	if t == nil || t.headCap == fullTraceCap {
+		return
+	}
+	r := o.w.viewers[i].Result()
+	if r.Outcome != viewer.Success || r.Lost {
+		return // failures keep their story
+	}
+	if (i+1)%sampleEvery == 0 {
+		return
+	}
+	d := r.Stages[viewer.StageMovementComplete].Sub(r.Start)
+	if len(o.slowest) < keepSlowest {
+		o.slowest = append(o.slowest, slowTrace{i, d})
+		return
+	}
+	// Replace the fastest of the kept if this one is slower; release whichever loses.
+	k := 0
+	for j := range o.slowest {
+		if o.slowest[j].d < o.slowest[k].d || (o.slowest[j].d == o.slowest[k].d && o.slowest[j].i > o.slowest[k].i) {
+			k = j
+		}
+	}
+	if d > o.slowest[k].d {
+		lose := o.slowest[k].i
+		o.slowest[k] = slowTrace{i, d}
+		if (lose+1)%sampleEvery != 0 {
+			o.traces[lose] = nil
+		}
+		return
+	}
+	o.traces[i] = nil
+}
+
+type slowTrace struct {
+	i int
+	d time.Duration
 }

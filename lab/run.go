@@ -435,6 +435,9 @@ func (w *world) onDone(v *viewer.Viewer) {
 		w.ended = map[*viewer.Viewer]sim.Time{}
 	}
 	w.ended[v] = w.s.Now()
+	if i := w.obs.viewerIndex(v); i >= 0 {
+		w.obs.retire(i)
+	}
 	w.relogin(v)
 	w.done++
 	if w.done == len(w.viewers) {
