@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"gridlab/lab/realnet"
 )
 
 type lockedBuf struct {
@@ -29,33 +27,11 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 }
 func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
-// startServe runs `gridlab serve` in process on a free loopback port until the test ends.
+// startServe runs `gridlab serve` in process until the test ends and returns its login URI.
 func startServe(t *testing.T, o serveOptions) (string, *lockedBuf) {
 	t.Helper()
-	logs := &lockedBuf{}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, o, logs, func(g *realnet.Grid) { ready <- "http://" + g.LoginAddr.String() + "/" })
-	}()
-	var uri string
-	select {
-	case uri = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatal("serve did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return uri, logs
+	g, logs := startRole(t, o)
+	return "http://" + g.LoginAddr.String() + "/", logs
 }
 
 func TestServeUsersFlags(t *testing.T) {
