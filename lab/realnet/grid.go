@@ -152,27 +152,16 @@ func StartGrid(l *Loop, cfg GridConfig) (*Grid, error) {
 		return nil, fmt.Errorf("role %q: want %s, %s or %s", cfg.Role, RoleAll, RoleLogin, RoleRegion)
 	}
 	g := &Grid{L: l, log: NewLogger(cfg.Log, cfg.Debug), Accounts: grid.NewAccounts()}
-	ids := cfg.Rand
-	if ids == nil {
-		ids = CryptoRand()
-	}
-	if cfg.GridName == "" {
-		cfg.GridName = "gridlab"
-	}
-	if cfg.Resolve == nil {
-		cfg.Resolve = SystemIP
-	}
 	if !cfg.Login.IsValid() {
 		cfg.Login = netip.MustParseAddrPort("127.0.0.1:9000")
+	}
+	ids, err := gridDefaults(&cfg, g)
+	if err != nil {
+		return nil, err
 	}
 	rcs := cfg.Regions
 	if len(rcs) == 0 {
 		rcs = []grid.RegionConfig{DefaultRegion(cfg.Login)}
-	}
-	for _, u := range cfg.Users {
-		if _, err := g.Accounts.Add(u.First, u.Last, u.Password, ids); err != nil {
-			return nil, err
-		}
 	}
 
 	// The login listener first: its port (which may be 0) is the base of every URL.
