@@ -73,11 +73,7 @@ func (w *world) gridRegion(name string) scenarios.GridRegion {
 // grid.region_http_port; the login service reaching them over virtual HTTP.
 func (w *world) buildGridMode() error {
 	g := w.sc.Grid
-	loginHost := w.hosts[g.Host]
-	if loginHost == nil {
-		return fmt.Errorf("grid.host: no host %q", g.Host)
-	}
-	rcs, err := grid.ParseRegionsINI(w.sc.Name+" grid.regions_ini", []byte(g.RegionsINI))
+	loginHost, rcs, err := w.gridHostAndRegions()
 	if err != nil {
 		return err
 	}

@@ -186,11 +186,7 @@ func (w *world) buildGrid() error {
 		return w.buildGridMode()
 	}
 	g := w.sc.Grid
-	host := w.hosts[g.Host]
-	if host == nil {
-		return fmt.Errorf("grid.host: no host %q", g.Host)
-	}
-	rcs, err := grid.ParseRegionsINI(w.sc.Name+" grid.regions_ini", []byte(g.RegionsINI))
+	host, rcs, err := w.gridHostAndRegions()
 	if err != nil {
 		return err
 	}
@@ -244,6 +240,21 @@ func (w *world) buildGrid() error {
 	w.wirePresence(svc)                               // regions tell presence of logouts (presence.go)
 	loginHandler := w.standaloneHTTP(w.capLogin(svc)) // capabilities, then the login service behind the capacity model's workers, if any
 	return w.listenLogin(host, g.LoginPort, loginHandler)
+}
+
+// gridHostAndRegions finds the host that runs the login service (grid.host) and reads the
+// scenario's Regions.ini.
+func (w *world) gridHostAndRegions() (*netem.Host, []grid.RegionConfig, error) {
+	g := w.sc.Grid
+	host := w.hosts[g.Host]
+	if host == nil {
+		return nil, nil, fmt.Errorf("grid.host: no host %q", g.Host)
+	}
+	rcs, err := grid.ParseRegionsINI(w.sc.Name+" grid.regions_ini", []byte(g.RegionsINI))
+	if err != nil {
+		return nil, nil, err
+	}
+	return host, rcs, nil
 }
 
 // externalAddr resolves a region's ExternalHostName as OpenSim does: SYSTEMIP is the host's
