@@ -35,3 +35,41 @@ func BenchmarkScheduleCancel(b *testing.B) {
 		t.Stop()
 	}
 }
+
+// BenchmarkScheduleFireFarTimers is the hold model of BenchmarkScheduleFire with, besides, the
+// standing far future of a 100,000-viewer run: 200,000 timers minutes ahead (stays, idle checks,
+// expiries) that every dispatch must not pay for.
+func BenchmarkScheduleFireFarTimers(b *testing.B) {
+	s := New(1)
+	r := s.Rand("bench")
+	noop := func() {}
+	for i := 0; i < 200000; i++ {
+		s.After(time.Minute+time.Duration(r.Int64N(int64(10*time.Minute))), "far", noop)
+	}
+	for i := 0; i < 10000; i++ {
+		s.After(time.Duration(r.Int64N(int64(time.Second))), "hold", noop)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.After(time.Duration(r.Int64N(int64(time.Second))), "hold", noop)
+		s.Step()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkPingTimers is a 5-second periodic timer per agent (pings), 50,000 agents: each fire
+// schedules the next, as viewers and regions do.
+func BenchmarkPingTimers(b *testing.B) {
+	s := New(1)
+	r := s.Rand("bench")
+	var fire func()
+	fire = func() { s.After(5*time.Second, "ping", fire) }
+	for i := 0; i < 50000; i++ {
+		s.After(time.Duration(r.Int64N(int64(5*time.Second))), "ping", fire)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Step()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

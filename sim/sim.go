@@ -55,8 +55,9 @@ type Sim struct {
 	seq     uint64
 	slots   []entry
 	free    []uint32
-	heap    []uint32 // 4-ary min-heap of slot indices: the current tick and the far future
-	wheel   wheel    // the near future
+	heap    qheap // the current tick (heap.go)
+	wheel   wheel // the near future (wheel.go)
+	far     qheap // beyond the wheel's horizon
 	events  uint64
 	budget  uint64 // 0 = unlimited
 	stopped bool
@@ -71,7 +72,7 @@ const (
 
 // New returns a kernel at time 0 whose random streams derive from seed.
 func New(seed uint64) *Sim {
-	return &Sim{seed: seed, hash: fnvOffset}
+	return &Sim{seed: seed, hash: fnvOffset, far: qheap{far: true}}
 }
 
 // Seed returns the run seed.
@@ -84,7 +85,7 @@ func (s *Sim) Now() Time { return s.now }
 func (s *Sim) Events() uint64 { return s.events }
 
 // Pending returns the number of events waiting in the queue.
-func (s *Sim) Pending() int { return len(s.heap) + s.wheel.live }
+func (s *Sim) Pending() int { return len(s.heap.items) + len(s.far.items) + s.wheel.live }
 
 // SetBudget limits the total number of events Run and RunUntil may dispatch (0 = no limit).
 func (s *Sim) SetBudget(n uint64) { s.budget = n }
@@ -117,7 +118,7 @@ func (t Timer) Active() bool {
 		return false
 	}
 	e := &t.s.slots[t.slot]
-	return e.gen == t.gen && (e.hidx >= 0 || e.hidx == inWheel)
+	return e.gen == t.gen && e.hidx != -1
 }
 
 // When returns the time the event is due, or -1 when it is not pending.
@@ -169,7 +170,7 @@ func (s *Sim) Step() bool {
 	if !ok {
 		return false
 	}
-	s.removeAt(0) // peek leaves the earliest event at the top of the heap
+	s.removeAt(&s.heap, 0) // peek leaves the earliest event at the top of the current heap
 	e := &s.slots[slot]
 	at, fn, label := e.at, e.fn, e.label
 	e.fn, e.label = nil, ""

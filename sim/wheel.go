@@ -2,18 +2,19 @@ package sim
 
 import "math/bits"
 
-// The queue has two parts. A timing wheel holds the near future: events whose tick (at >> tickShift,
-// about a millisecond) lies in (cursor, cursor+wheelSlots); scheduling there and cancelling are O(1).
-// The heap holds everything else: events of the current tick (and earlier), which it keeps in exact
-// (at, seq) order, and events beyond the wheel's horizon. When the heap has no event of the current
-// tick, the cursor moves to the earlier of the next occupied wheel slot and the heap's top, and a
-// slot's events are moved into the heap. The dispatch order is therefore exactly (at, seq), the same
-// as a single heap's: the wheel changes the cost, never the order.
+// The queue has three parts. A timing wheel holds the near future: events whose tick (at >>
+// tickShift, about a millisecond) lies in (cursor, cursor+wheelSlots); scheduling there and
+// cancelling are O(1). The current heap (s.heap) holds the events of the current tick (and
+// earlier) in exact (at, seq) order; the far heap (s.far) holds the events beyond the wheel's
+// horizon. When the current heap is empty, the cursor moves to the earlier of the next occupied
+// wheel slot and the far heap's top, and that tick's events move into the current heap. The
+// dispatch order is therefore exactly (at, seq), the same as a single heap's: the wheel and the
+// split change the cost, never the order.
 
 const (
 	tickShift  = 20 // 2^20 ns ≈ 1.05 ms per slot
-	wheelBits  = 12
-	wheelSlots = 1 << wheelBits // ≈ 4.4 s of horizon
+	wheelBits  = 13
+	wheelSlots = 1 << wheelBits // ≈ 8.6 s of horizon: pings (5 s) and resends stay in the wheel
 	wheelMask  = wheelSlots - 1
 	inWheel    = -2 // entry.hidx of an event waiting in the wheel
 )
@@ -34,12 +35,16 @@ type wheel struct {
 
 func tickOf(t Time) int64 { return int64(t) >> tickShift }
 
-// insert queues slot in the wheel or the heap.
+// insert queues slot in the current heap, the wheel or the far heap.
 func (s *Sim) insert(slot uint32) {
 	e := &s.slots[slot]
 	tk := tickOf(e.at)
 	w := &s.wheel
-	if tk > w.cursor && tk < w.cursor+wheelSlots {
+	if tk <= w.cursor {
+		s.push(&s.heap, slot)
+		return
+	}
+	if tk < w.cursor+wheelSlots {
 		i := tk & wheelMask
 		w.slots[i] = append(w.slots[i], wref{slot, e.gen})
 		w.occ[i>>6] |= 1 << (i & 63)
@@ -47,7 +52,7 @@ func (s *Sim) insert(slot uint32) {
 		e.hidx = inWheel
 		return
 	}
-	s.push(slot)
+	s.push(&s.far, slot)
 }
 
 // nextWheelTick returns the first occupied tick after the cursor.
@@ -89,34 +94,42 @@ func (s *Sim) drain(tk int64) {
 			continue // cancelled
 		}
 		w.live--
-		s.push(r.slot)
+		s.push(&s.heap, r.slot)
 	}
 	w.slots[i] = refs[:0]
 	w.occ[i>>6] &^= 1 << (i & 63)
 }
 
 // peek returns the slab slot of the earliest pending event, moving the cursor and draining wheel
-// slots as needed.
+// slots and the far heap as needed. It leaves that event at the top of the current heap.
 func (s *Sim) peek() (uint32, bool) {
 	w := &s.wheel
 	for {
-		if len(s.heap) > 0 && tickOf(s.slots[s.heap[0]].at) <= w.cursor {
-			return s.heap[0], true
+		if len(s.heap.items) > 0 { // all of the current tick
+			return s.heap.items[0].slot, true
 		}
+		next, ok := int64(0), false
 		if w.live > 0 {
-			if tk, ok := w.nextWheelTick(); ok && (len(s.heap) == 0 || tk <= tickOf(s.slots[s.heap[0]].at)) {
-				w.cursor = tk
-				s.drain(tk)
-				continue
+			next, ok = w.nextWheelTick()
+		}
+		if len(s.far.items) > 0 {
+			if tk := tickOf(s.far.items[0].at); !ok || tk < next {
+				next, ok = tk, true
 			}
 		}
-		if len(s.heap) == 0 {
+		if !ok {
 			return 0, false
 		}
-		// The heap's top is a far event and no wheel event precedes it: jump to it. Wheel events
-		// all lie after it, so they stay within (cursor, cursor+wheelSlots).
-		w.cursor = tickOf(s.slots[s.heap[0]].at)
-		return s.heap[0], true
+		// Every wheel event lies at or after next, so the wheel's range stays valid.
+		w.cursor = next
+		if w.live > 0 {
+			s.drain(next)
+		}
+		for len(s.far.items) > 0 && tickOf(s.far.items[0].at) <= next {
+			slot := s.far.items[0].slot
+			s.removeAt(&s.far, 0)
+			s.push(&s.heap, slot)
+		}
 	}
 }
 

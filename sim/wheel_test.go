@@ -36,7 +36,7 @@ func TestQueueDispatchesInTimeThenScheduleOrder(t *testing.T) {
 			case 3:
 				d = time.Duration(r.Int64N(int64(time.Minute))) // beyond it
 			default:
-				d = 4400*time.Millisecond + time.Duration(r.Int64N(int64(100*time.Millisecond))) // at its edge
+				d = time.Duration(wheelSlots<<tickShift) - 50*time.Millisecond + time.Duration(r.Int64N(int64(100*time.Millisecond))) // at its edge
 			}
 			n++
 			id := n
