@@ -31,6 +31,9 @@ type Config struct {
 	MaxResends    int           // resends before GiveUp; 0 = default 3, <0 = never give up (OpenSim)
 	AckDelay      time.Duration // how long acks may wait for a ride; default 100 ms (viewer), OpenSim 500 ms
 	Piggyback     bool          // append pending acks to outgoing packets (the viewer does, OpenSim doesn't)
+	// Resends, when set, counts every resend of this circuit besides its Stats: a server sums
+	// its circuits' resends in one counter instead of visiting 100,000 circuits to add them up.
+	Resends *uint64
 }
 
 // Stats counts a circuit's traffic.
@@ -269,6 +272,9 @@ func (c *Circuit) resend(p *pending) {
 	p.resends++
 	p.data[0] |= byte(lludp.FlagResent)
 	c.stats.Resent++
+	if c.cfg.Resends != nil {
+		*c.cfg.Resends++
+	}
 	c.stats.PacketsSent++
 	c.stats.BytesSent += uint64(len(p.data))
 	c.cfg.Send(p.data)

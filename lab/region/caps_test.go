@@ -242,4 +242,6 @@ func TestRTOFromPing(t *testing.T) {
 		}
 	}
 	require.True(t, resent, "resent after the 250 ms RTO")
+	require.NotZero(t, w.r.Resends(), "the region counts its circuits' resends")
+	require.Equal(t, w.r.Stats().Circuit.Resent, w.r.Resends(), "Resends is the circuits' Resent summed")
 }

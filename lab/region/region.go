@@ -74,6 +74,8 @@ type client struct {
 	handshake bool // RegionHandshakeReply received
 	pingID    uint8
 	pingTimer sim.Timer
+	pingFn    func()               // r.ping(cl), made once: a closure per ping would allocate
+	pingMsg   lludp.StartPingCheck // the ping being sent (Send encodes it before returning)
 	idleTimer sim.Timer
 	loggedOut bool
 	caps      *agentCaps
@@ -91,7 +93,9 @@ type Region struct {
 	expected  map[uint32]login.AgentCircuit // by circuit code
 	clients   map[netip.AddrPort]*client
 	byAgent   map[uuid.UUID]*client
+	resends   uint64 // every circuit's resends, open and closed (Resends)
 	dec       lludp.Decoder
+	pkt       lludp.Packet // the datagram being received: a local would escape through Deliver
 	buf       []byte
 	stats     Stats
 	malformed int
@@ -144,6 +148,10 @@ func (r *Region) Stats() Stats {
 	}
 	return s
 }
+
+// Resends returns the number of datagrams the region's circuits have resent, open and closed
+// ones: Stats().Circuit.Resent without visiting every client.
+func (r *Region) Resends() uint64 { return r.resends }
 
 // Agents returns the number of connected circuits.
 func (r *Region) Agents() int { return len(r.clients) }
@@ -216,7 +224,9 @@ func (r *Region) LaunchAgent(ac login.AgentCircuit, done func(err error)) {
 
 // Receive handles one datagram from the network.
 func (r *Region) Receive(from netip.AddrPort, b []byte) {
-	p, err := r.dec.Decode(b)
+	var err error
+	r.pkt, err = r.dec.Decode(b)
+	p := &r.pkt
 	if err != nil {
 		r.stats.Malformed++
 		r.malformed++
@@ -239,7 +249,7 @@ func (r *Region) Receive(from netip.AddrPort, b []byte) {
 			// client that was here is detached until its own packets show where it went.
 			if o := r.byAgent[ucc.AgentID]; o != nil && o.ac.CircuitCode == ucc.Code && o.ac.SessionID == ucc.SessionID {
 				r.rebind(o, from)
-				o.c.ReceivePacket(&p, len(b))
+				o.c.ReceivePacket(p, len(b))
 				return
 			}
 			cl.ep = netip.AddrPort{}
@@ -250,21 +260,21 @@ func (r *Region) Receive(from netip.AddrPort, b []byte) {
 			// Kept from OpenSim ≤0.7.2 on purpose: the operator's best clue for sim-reply-blocked.
 			r.stats.Repeated++
 			r.cfg.Log.Logf("INFO", "[LLUDPSERVER]: Ignoring a repeated UseCircuitCode from %s at %s for circuit %d", ucc.AgentID, from, ucc.Code)
-			cl.c.ReceivePacket(&p, len(b)) // acked and deduplicated like any reliable packet
+			cl.c.ReceivePacket(p, len(b)) // acked and deduplicated like any reliable packet
 			if r.cfg.OnUseCircuitCode != nil {
 				r.cfg.OnUseCircuitCode(ucc.Code, from, true)
 			}
 			return
 		}
-		r.useCircuitCode(from, &p, &ucc, len(b))
+		r.useCircuitCode(from, p, &ucc, len(b))
 		return
 	}
-	if agent, session, ok := agentData(&p); ok && (cl == nil || agent != cl.ac.AgentID) {
+	if agent, session, ok := agentData(p); ok && (cl == nil || agent != cl.ac.AgentID) {
 		// A packet naming an agent that is not this endpoint's: if it is a connected agent's,
 		// a NAT gave its viewer a new address (rebinding); else it is nobody's.
 		if o := r.byAgent[agent]; o != nil && o.ac.SessionID == session {
 			r.rebind(o, from)
-			o.c.ReceivePacket(&p, len(b))
+			o.c.ReceivePacket(p, len(b))
 			return
 		}
 		r.stats.Orphans++
@@ -274,7 +284,7 @@ func (r *Region) Receive(from netip.AddrPort, b []byte) {
 		r.stats.Orphans++
 		return
 	}
-	cl.c.ReceivePacket(&p, len(b))
+	cl.c.ReceivePacket(p, len(b))
 }
 
 // agentData returns the AgentID a message's AgentData block starts with, for the messages that
@@ -351,13 +361,15 @@ func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp
 		ResendTimeout: time.Second, // OpenSim's initial RTO
 		MaxResends:    -1,          // OpenSim resends until acked or the client times out
 		AckDelay:      r.cfg.AckDelay,
+		Resends:       &r.resends,
 	})
 	r.clients[from] = cl
 	r.byAgent[ac.AgentID] = cl
 	r.cfg.Log.Logf("DEBUG", "[LLUDPSERVER]: Client created")
 	cl.c.MarkReceived(p.Seq, n) // acked above; a resend of it is a duplicate
 	r.armIdle(cl)
-	cl.pingTimer = r.cfg.Clock.After(r.cfg.PingInterval, "region-ping", func() { r.ping(cl) })
+	cl.pingFn = func() { r.ping(cl) }
+	cl.pingTimer = r.cfg.Clock.After(r.cfg.PingInterval, "region-ping", cl.pingFn)
 }
 
 func (r *Region) ping(cl *client) {
@@ -366,8 +378,9 @@ func (r *Region) ping(cl *client) {
 	}
 	cl.pingID++
 	cl.pingSent = r.cfg.Clock.Now()
-	cl.c.Send(&lludp.StartPingCheck{PingID: cl.pingID, OldestUnacked: cl.c.OldestUnacked()})
-	cl.pingTimer = r.cfg.Clock.After(r.cfg.PingInterval, "region-ping", func() { r.ping(cl) })
+	cl.pingMsg = lludp.StartPingCheck{PingID: cl.pingID, OldestUnacked: cl.c.OldestUnacked()}
+	cl.c.Send(&cl.pingMsg)
+	cl.pingTimer = r.cfg.Clock.After(r.cfg.PingInterval, "region-ping", cl.pingFn)
 }
 
 // armIdle schedules the inactivity check for when the client would time out if nothing arrives.

@@ -145,11 +145,13 @@ type Viewer struct {
 	reply      *login.Reply
 	uccSeq     uint32
 	acked      bool
-	timer      sim.Timer         // the current stage's deadline
-	ackTimer   sim.Timer         // the profile's UseCircuitCode ack wait
-	hsTimer    sim.Timer         // the profile's RegionHandshake wait
-	tick       sim.Timer         // AgentUpdate
-	tickFn     func()            // v.sendAgentUpdate, made once: a method value allocates each time
+	timer      sim.Timer // the current stage's deadline
+	ackTimer   sim.Timer // the profile's UseCircuitCode ack wait
+	hsTimer    sim.Timer // the profile's RegionHandshake wait
+	tick       sim.Timer // AgentUpdate
+	tickFn     func()    // v.sendAgentUpdate, made once: a method value allocates each time
+	pingFn     func()    // v.ping, made once for the same reason
+	pingMsg    lludp.StartPingCheck
 	au         lludp.AgentUpdate // reused: Send encodes it at once and keeps nothing
 	pingTimer  sim.Timer
 	pingID     uint8
@@ -491,18 +493,25 @@ func (v *Viewer) updateInterval() time.Duration {
 func (v *Viewer) schedulePing() {
 	iv := v.cfg.Profile.PingInterval
 	d := time.Duration(float64(iv) * (0.95 + 0.1*v.cfg.Rand.Float64()))
-	v.pingTimer = v.cfg.Clock.After(d, "viewer-ping", func() {
-		if v.done {
-			return
-		}
-		if rt := v.cfg.Profile.RegionTimeout; rt > 0 && !v.loggingOut && v.now().Sub(v.lastHeard) > rt {
-			v.loseRegion()
-			return
-		}
-		v.pingID++
-		v.c.Send(&lludp.StartPingCheck{PingID: v.pingID, OldestUnacked: v.c.OldestUnacked()})
-		v.schedulePing()
-	})
+	if v.pingFn == nil {
+		v.pingFn = v.ping
+	}
+	v.pingTimer = v.cfg.Clock.After(d, "viewer-ping", v.pingFn)
+}
+
+// ping is the ping timer: give up a region silent for too long, else StartPingCheck.
+func (v *Viewer) ping() {
+	if v.done {
+		return
+	}
+	if rt := v.cfg.Profile.RegionTimeout; rt > 0 && !v.loggingOut && v.now().Sub(v.lastHeard) > rt {
+		v.loseRegion()
+		return
+	}
+	v.pingID++
+	v.pingMsg = lludp.StartPingCheck{PingID: v.pingID, OldestUnacked: v.c.OldestUnacked()}
+	v.c.Send(&v.pingMsg)
+	v.schedulePing()
 }
 
 // loseRegion gives up a region that has fallen silent while the viewer was in world: the user
