@@ -624,12 +624,9 @@ func (c *TCPConn) onAck(p *packet) {
 			c.off += k
 			c.sndBase = e
 			if c.off == len(c.buf) {
-				c.buf, c.off = c.buf[:0], 0
-				if cap(c.buf) > 4096 {
-					// All sent data is acked: do not keep a large buffer on an idle
-					// connection (a login reply's 24 KB, for a session's length).
-					c.buf = nil
-				}
+				// All sent data is acked: keep no buffer on an idle connection (a login
+				// request's 4 KB or a reply's 24 KB, for a session's length, times 100,000).
+				c.buf, c.off = nil, 0
 			} else if c.off > cap(c.buf)/2 {
 				m := copy(c.buf, c.buf[c.off:])
 				c.buf, c.off = c.buf[:m], 0
