@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ type Options struct {
 	// Invariants checks the grid's invariants (invariants.go) every virtual second and at the
 	// end; a violation stops the run and is returned as a *Violation error.
 	Invariants bool
+	// AfterRun, when set, is called once the simulation has ended and while its world is still
+	// alive (cmd/gridlab uses it to write a heap profile); its error fails the run.
+	AfterRun func() error
 }
 
 // Progress is a snapshot taken every virtual second.
@@ -163,6 +167,12 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 	}
 	if opt.Invariants && w.violation == nil {
 		w.violation = w.checkInvariants(true)
+	}
+	if opt.AfterRun != nil {
+		if err := opt.AfterRun(); err != nil {
+			return nil, fmt.Errorf("%s: %w", sc.Name, err)
+		}
+		runtime.KeepAlive(w)
 	}
 	if opt.Pcap != "" {
 		if err := w.finishCapture(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ type runFlags struct {
 	json       bool
 	invariants bool
 	cpuprofile string
+	memprofile string
 }
 
 func newRunCmd() *cobra.Command {
@@ -77,6 +79,9 @@ The same scenario and seed always give a byte-identical report.json and the same
 				}
 				defer pprof.StopCPUProfile()
 			}
+			if f.memprofile != "" {
+				opt.AfterRun = func() error { return writeHeapProfile(f.memprofile) }
+			}
 			if f.json {
 				return runScenario(sc, opt, out, f.quiet, true, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
@@ -91,6 +96,7 @@ The same scenario and seed always give a byte-identical report.json and the same
 	cmd.Flags().BoolVar(&f.invariants, "invariants", false, "check the grid's invariants every virtual second (docs/TESTING.md); a violation stops the run and fails the command")
 	cmd.Flags().StringVar(&f.pcap, "pcap", "", "write a packet capture (pcap, virtual nanosecond timestamps) to FILE, and its drops to FILE.drops.txt")
 	cmd.Flags().StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) to FILE")
+	cmd.Flags().StringVar(&f.memprofile, "memprofile", "", "write a heap profile (go tool pprof) to FILE when the simulation ends, before the run's world is released")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a scenario field, e.g. --set viewers.home.count=10 or --set networks.internet.loss=2% (repeatable)")
 	return cmd
 }
@@ -275,4 +281,18 @@ func (p *progressPrinter) finish() {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
 	fmt.Fprintf(p.w, "%s: simulated in %s of wall time\n", p.name, time.Since(p.start).Round(time.Millisecond))
+}
+
+// writeHeapProfile collects garbage and writes the live heap to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	return f.Close()
 }
