@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"strings"
+	"sync"
 )
 
 // Stream is the consumer-side view of a connection: the transport delivers the other direction
@@ -181,6 +182,22 @@ func (c *ServerConn) loop() {
 	}
 }
 
+// readers are the bufio.Readers http.ReadRequest and http.ReadResponse parse from, shared by
+// every connection of the process: a 4 KB reader per request would be most of what 100,000
+// logins allocate in this package.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+func getReader(r io.Reader) *bufio.Reader {
+	rd := readers.Get().(*bufio.Reader)
+	rd.Reset(r)
+	return rd
+}
+
+func putReader(rd *bufio.Reader) {
+	rd.Reset(nil)
+	readers.Put(rd)
+}
+
 // next tries to take one complete request off the buffer and hand it to the handler. It
 // returns false when more bytes are needed.
 func (c *ServerConn) next() bool {
@@ -199,7 +216,8 @@ func (c *ServerConn) next() bool {
 		return false
 	}
 	br := bytes.NewReader(c.buf)
-	rd := bufio.NewReaderSize(br, 4096)
+	rd := getReader(br)
+	defer putReader(rd) // req.Body reads from rd until it is replaced below
 	req, err := http.ReadRequest(rd)
 	if err != nil {
 		// The header block is complete, so any error is a malformed request.
@@ -420,7 +438,9 @@ func (c *ClientConn) parse(eof bool) {
 				c.s.Close()
 				return
 			}
-			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(c.buf[:hl])), c.req)
+			rd := getReader(bytes.NewReader(c.buf[:hl]))
+			resp, err := http.ReadResponse(rd, c.req)
+			putReader(rd) // the header block is all rd had: resp.Body (if any) is never read
 			if err != nil {
 				c.finish(nil, nil, fmt.Errorf("vhttp: malformed response: %w", err))
 				c.s.Close()
