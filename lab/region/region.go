@@ -3,6 +3,7 @@ package region
 import (
 	"encoding/hex"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -91,6 +92,7 @@ type Region struct {
 	cfg       Config
 	handle    uint64
 	expected  map[uint32]login.AgentCircuit // by circuit code
+	codesOf   map[uuid.UUID][]uint32        // the expected circuit codes of each agent
 	clients   map[netip.AddrPort]*client
 	byAgent   map[uuid.UUID]*client
 	resends   uint64 // every circuit's resends, open and closed (Resends)
@@ -127,6 +129,7 @@ func New(cfg Config) *Region {
 		cfg:      cfg,
 		handle:   uint64(cfg.X*256)<<32 | uint64(cfg.Y*256),
 		expected: make(map[uint32]login.AgentCircuit),
+		codesOf:  make(map[uuid.UUID][]uint32),
 		clients:  make(map[netip.AddrPort]*client),
 		byAgent:  make(map[uuid.UUID]*client),
 		caps:     make(map[string]*agentCaps),
@@ -164,12 +167,14 @@ func (r *Region) Expected() int { return len(r.expected) }
 func (r *Region) ExpectAgent(ac login.AgentCircuit) error {
 	r.cfg.Log.Logf("INFO", "[SCENE]: Region %s told of incoming root agent %s %s %s (circuit code %d, IP %s, teleportflags (ViaLogin))",
 		r.cfg.Name, ac.First, ac.Last, ac.AgentID, ac.CircuitCode, ac.ClientIP)
-	for code, old := range r.expected { // a newer login of the agent supersedes its unused ones
-		if old.AgentID == ac.AgentID && code != ac.CircuitCode && !r.inUse(old) {
+	// A newer login of the agent supersedes its unused ones (in the order they came; a copy,
+	// since dropping edits the list).
+	for _, code := range append([]uint32(nil), r.codesOf[ac.AgentID]...) {
+		if old := r.expected[code]; code != ac.CircuitCode && !r.inUse(old) {
 			r.dropExpected(old)
 		}
 	}
-	r.expected[ac.CircuitCode] = ac
+	r.setExpected(ac)
 	code := ac.CircuitCode
 	r.expiry[code].Stop()
 	r.expiry[code] = r.cfg.Clock.After(expectTTL, "region-expect-expiry", func() { r.expire(code) })
@@ -190,9 +195,33 @@ func (r *Region) inUse(ac login.AgentCircuit) bool {
 	return cl != nil && cl.ac.CircuitCode == ac.CircuitCode
 }
 
+// setExpected records ac as expected, indexed by code and by agent.
+func (r *Region) setExpected(ac login.AgentCircuit) {
+	if old, ok := r.expected[ac.CircuitCode]; ok {
+		r.unsetExpected(old.CircuitCode)
+	}
+	r.expected[ac.CircuitCode] = ac
+	r.codesOf[ac.AgentID] = append(r.codesOf[ac.AgentID], ac.CircuitCode)
+}
+
+// unsetExpected forgets the expected circuit code, if there is one.
+func (r *Region) unsetExpected(code uint32) {
+	ac, ok := r.expected[code]
+	if !ok {
+		return
+	}
+	delete(r.expected, code)
+	codes := slices.DeleteFunc(r.codesOf[ac.AgentID], func(c uint32) bool { return c == code })
+	if len(codes) == 0 {
+		delete(r.codesOf, ac.AgentID)
+	} else {
+		r.codesOf[ac.AgentID] = codes
+	}
+}
+
 // dropExpected forgets an unused expected circuit and its capabilities.
 func (r *Region) dropExpected(ac login.AgentCircuit) {
-	delete(r.expected, ac.CircuitCode)
+	r.unsetExpected(ac.CircuitCode)
 	if t, ok := r.expiry[ac.CircuitCode]; ok {
 		t.Stop()
 		delete(r.expiry, ac.CircuitCode)
@@ -486,7 +515,7 @@ func (r *Region) close(cl *client, why string) {
 	if r.byAgent[cl.ac.AgentID] == cl {
 		delete(r.byAgent, cl.ac.AgentID)
 	}
-	delete(r.expected, cl.ac.CircuitCode)
+	r.unsetExpected(cl.ac.CircuitCode)
 	r.closeCaps(cl.caps)
 	r.leave(cl)
 	if r.cfg.OnLeave != nil {

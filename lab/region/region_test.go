@@ -197,3 +197,30 @@ func TestGarbageFloodNeitherGrowsStateNorStarvesALogin(t *testing.T) {
 	assert.Positive(t, st.UnknownCircuits)
 	assert.LessOrEqual(t, h.log.count("Malformed data"), 100, "malformed-data logging is rate-limited")
 }
+
+func TestANewerLoginSupersedesTheAgentsUnusedCircuitsOnly(t *testing.T) {
+	h := newHarness(t)
+	other := login.AgentCircuit{AgentID: uuid.MustParse("99999999-2222-3333-4444-555555555555"), SessionID: h.ac.SessionID,
+		CircuitCode: 42, First: "Other", Last: "User"}
+	require.NoError(t, h.r.ExpectAgent(other))
+	first := h.ac
+	require.NoError(t, h.r.ExpectAgent(first))
+	second := h.ac
+	second.CircuitCode++
+	require.NoError(t, h.r.ExpectAgent(second))
+	codes := map[uint32]bool{}
+	for _, ac := range h.r.ExpectedCircuits() {
+		codes[ac.CircuitCode] = true
+	}
+	assert.Equal(t, map[uint32]bool{42: true, second.CircuitCode: true}, codes,
+		"the agent's first, unused circuit is gone; another agent's stays")
+
+	// A circuit in use is not superseded: connect with the second, then log in a third time.
+	h.ac = second
+	h.send(lludp.FlagReliable, h.ucc())
+	require.Equal(t, 1, h.r.Agents())
+	third := second
+	third.CircuitCode++
+	require.NoError(t, h.r.ExpectAgent(third))
+	assert.Equal(t, 3, h.r.Expected(), "the connected circuit, the new one and the other agent's")
+}

@@ -61,6 +61,7 @@ func (r *Region) Restart() {
 		r.closeCaps(r.caps[p])
 	}
 	clear(r.expected)
+	clear(r.codesOf)
 	clear(r.byAgent)
 	r.malformed = 0
 	r.cfg.Log.Logf("WARN", "[GRIDLAB]: Region %s restarted: %d circuits and %d expected circuits lost", r.cfg.Name, circuits, expected)
