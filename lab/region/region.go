@@ -93,7 +93,7 @@ type Region struct {
 	handle    uint64
 	expected  map[uint32]login.AgentCircuit // by circuit code
 	codesOf   map[uuid.UUID][]uint32        // the expected circuit codes of each agent
-	clients   map[netip.AddrPort]*client
+	clients   endpoints
 	byAgent   map[uuid.UUID]*client
 	resends   uint64 // every circuit's resends, open and closed (Resends)
 	dec       lludp.Decoder
@@ -130,7 +130,7 @@ func New(cfg Config) *Region {
 		handle:   uint64(cfg.X*256)<<32 | uint64(cfg.Y*256),
 		expected: make(map[uint32]login.AgentCircuit),
 		codesOf:  make(map[uuid.UUID][]uint32),
-		clients:  make(map[netip.AddrPort]*client),
+		clients:  newEndpoints(),
 		byAgent:  make(map[uuid.UUID]*client),
 		caps:     make(map[string]*agentCaps),
 		expiry:   make(map[uint32]sim.Timer),
@@ -146,7 +146,7 @@ func (r *Region) Name() string { return r.cfg.Name }
 // Stats returns the region's counters, including those of its circuits.
 func (r *Region) Stats() Stats {
 	s := r.stats
-	for _, cl := range r.clients { // sums do not depend on order
+	for _, cl := range r.clients.all() { // sums do not depend on order
 		s.Circuit.Add(cl.c.Stats())
 	}
 	return s
@@ -157,7 +157,7 @@ func (r *Region) Stats() Stats {
 func (r *Region) Resends() uint64 { return r.resends }
 
 // Agents returns the number of connected circuits.
-func (r *Region) Agents() int { return len(r.clients) }
+func (r *Region) Agents() int { return r.clients.len() }
 
 // Expected returns the number of circuits registered by the login service and not yet used.
 func (r *Region) Expected() int { return len(r.expected) }
@@ -264,7 +264,7 @@ func (r *Region) Receive(from netip.AddrPort, b []byte) {
 		}
 		return
 	}
-	cl := r.clients[from]
+	cl := r.clients.get(from)
 	if p.ID == lludp.MsgUseCircuitCode {
 		var ucc lludp.UseCircuitCode
 		if err := ucc.DecodeBody(p.Body); err != nil {
@@ -282,7 +282,7 @@ func (r *Region) Receive(from netip.AddrPort, b []byte) {
 				return
 			}
 			cl.ep = netip.AddrPort{}
-			delete(r.clients, from)
+			r.clients.del(from)
 			cl = nil
 		}
 		if cl != nil {
@@ -341,15 +341,15 @@ func (r *Region) sendClient(cl *client, b []byte) {
 // gave its viewer a new address. A client still bound to ep (whose viewer's address ep was) is
 // detached until a packet of its own shows where its viewer went, or it times out.
 func (r *Region) rebind(o *client, ep netip.AddrPort) {
-	if old := r.clients[ep]; old != nil && old != o {
+	if old := r.clients.get(ep); old != nil && old != o {
 		old.ep = netip.AddrPort{}
 	}
-	if r.clients[o.ep] == o {
-		delete(r.clients, o.ep)
+	if r.clients.get(o.ep) == o {
+		r.clients.del(o.ep)
 	}
 	r.cfg.Log.Logf("INFO", "[LLUDPSERVER]: %s %s moved from %s to %s", o.ac.First, o.ac.Last, o.ep, ep)
 	o.ep = ep
-	r.clients[ep] = o
+	r.clients.set(ep, o)
 }
 
 func (r *Region) sendTo(ep netip.AddrPort) func([]byte) {
@@ -392,7 +392,7 @@ func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp
 		AckDelay:      r.cfg.AckDelay,
 		Resends:       &r.resends,
 	})
-	r.clients[from] = cl
+	r.clients.set(from, cl)
 	r.byAgent[ac.AgentID] = cl
 	r.cfg.Log.Logf("DEBUG", "[LLUDPSERVER]: Client created")
 	cl.c.MarkReceived(p.Seq, n) // acked above; a resend of it is a duplicate
@@ -509,8 +509,8 @@ func (r *Region) close(cl *client, why string) {
 	cl.c.Close()
 	cl.pingTimer.Stop()
 	cl.idleTimer.Stop()
-	if r.clients[cl.ep] == cl {
-		delete(r.clients, cl.ep)
+	if r.clients.get(cl.ep) == cl {
+		r.clients.del(cl.ep)
 	}
 	if r.byAgent[cl.ac.AgentID] == cl {
 		delete(r.byAgent, cl.ac.AgentID)
@@ -526,12 +526,12 @@ func (r *Region) close(cl *client, why string) {
 
 // Shutdown closes every client in a stable order.
 func (r *Region) Shutdown() {
-	eps := make([]netip.AddrPort, 0, len(r.clients))
-	for ep := range r.clients {
+	eps := make([]netip.AddrPort, 0, r.clients.len())
+	for ep := range r.clients.all() {
 		eps = append(eps, ep)
 	}
 	sort.Slice(eps, func(i, j int) bool { return eps[i].Compare(eps[j]) < 0 })
 	for _, ep := range eps {
-		r.close(r.clients[ep], "shutdown")
+		r.close(r.clients.get(ep), "shutdown")
 	}
 }
