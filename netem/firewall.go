@@ -373,7 +373,7 @@ func (n *Network) rstFor(p *packet) *packet {
 // icmpInput hands an ICMP error to the UDP socket it is about. It releases p.
 func (h *Host) icmpInput(p *packet) {
 	n := h.n
-	c := h.udp[uint32(p.isrc.Port())]
+	c := h.udpConn(p.isrc.Port())
 	if p.iproto != UDP || c == nil {
 		n.drop(p, DropNoListener, h.name, "")
 		return

@@ -58,6 +58,7 @@ type Host struct {
 	ctPruneAt int
 
 	udp     map[uint32]*UDPConn // by port (a 4-byte key takes the map fast path)
+	udpLast *UDPConn            // the socket the last datagram went to (udpConn)
 	nextUDP uint16
 
 	listeners map[uint16]*TCPListener
@@ -322,4 +323,20 @@ func (c *UDPConn) Close() {
 	if c.h.udp[uint32(c.local.Port())] == c {
 		delete(c.h.udp, uint32(c.local.Port()))
 	}
+	if c.h.udpLast == c {
+		c.h.udpLast = nil
+	}
+}
+
+// udpConn returns the socket bound to port, or nil. Most hosts (a viewer's) have one socket
+// that gets every datagram: the last one found answers without a map lookup.
+func (h *Host) udpConn(port uint16) *UDPConn {
+	if c := h.udpLast; c != nil && c.local.Port() == port {
+		return c
+	}
+	c := h.udp[uint32(port)]
+	if c != nil {
+		h.udpLast = c
+	}
+	return c
 }

@@ -550,7 +550,7 @@ func (n *Network) deliver(h *Host, p *packet) {
 	}
 	switch p.proto {
 	case UDP:
-		c := h.udp[uint32(p.dst.Port())]
+		c := h.udpConn(p.dst.Port())
 		if c == nil {
 			n.drop(p, DropNoListener, h.name, "")
 			return

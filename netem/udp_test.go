@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"syscall"
 	"testing"
 	"time"
@@ -266,4 +267,44 @@ func TestLatencyChangeDoesNotReorder(t *testing.T) {
 	require.Len(t, *got, 3)
 	assert.Equal(t, []string{"1", "2", "3"}, []string{(*got)[0].data, (*got)[1].data, (*got)[2].data})
 	assert.Equal(t, []time.Duration{500 * ms, 500 * ms, 610 * ms}, []time.Duration{(*got)[0].at.Duration(), (*got)[1].at.Duration(), (*got)[2].at.Duration()})
+}
+
+// Datagrams reach the socket bound to their port however the host's sockets come and go: two
+// sockets taking turns, one closed (its datagrams are then dropped) and its port bound again.
+func TestDatagramsReachTheSocketOfTheirPortAsSocketsComeAndGo(t *testing.T) {
+	w := newWorld(t, 1)
+	g := w.n.AddSegment("lan", pfx("10.0.0.0/24"), netem.LinkParams{Latency: ms})
+	srv := w.host("srv", g, "10.0.0.3")
+	a, gotA := w.listen(srv, 9000)
+	_, gotB := w.listen(srv, 9001)
+	c, err := w.host("client", g, "10.0.0.2").ListenUDP(0, nil)
+	require.NoError(t, err)
+	send := func(at time.Duration, port uint16, what string) {
+		w.s.At(sim.Time(at), "test/send", func() { c.WriteTo([]byte(what), ap(fmt.Sprintf("10.0.0.3:%d", port))) })
+	}
+	send(10*ms, 9000, "a1")
+	send(20*ms, 9001, "b1")
+	send(30*ms, 9000, "a2")
+	w.s.At(sim.Time(40*ms), "test/close", a.Close)
+	send(50*ms, 9000, "lost")
+	var gotA2 []string
+	w.s.At(sim.Time(60*ms), "test/rebind", func() {
+		_, err := srv.ListenUDP(9000, func(_ netip.AddrPort, b []byte) { gotA2 = append(gotA2, string(b)) })
+		require.NoError(t, err)
+	})
+	send(70*ms, 9000, "a3")
+	send(80*ms, 9001, "b2")
+	w.run()
+	var as, bs []string
+	for _, d := range *gotA {
+		as = append(as, d.data)
+	}
+	for _, d := range *gotB {
+		bs = append(bs, d.data)
+	}
+	assert.Equal(t, []string{"a1", "a2"}, as, "the first socket on 9000 got what came before it closed")
+	assert.Equal(t, []string{"b1", "b2"}, bs)
+	assert.Equal(t, []string{"a3"}, gotA2, "the new socket on 9000 gets what came after it was bound")
+	require.Len(t, w.drops, 1, "the datagram to the closed port is dropped")
+	assert.Equal(t, netem.DropNoListener, w.drops[0].Reason)
 }
