@@ -103,7 +103,7 @@ func (w *world) diagnose(v *viewer.Viewer) diagnosis {
 	r := v.Result()
 	var ev viewerEvidence
 	if i := w.obs.viewerIndex(v); i >= 0 {
-		ev = w.obs.ev[i]
+		ev = w.obs.evidence(i)
 	}
 	if r.Lost {
 		return w.diagnoseLost(v, &ev)
@@ -381,8 +381,8 @@ func (w *world) rejectFor(v *viewer.Viewer) *netem.Drop {
 	if i < 0 {
 		return nil
 	}
-	if t := &w.obs.ev[i].tcpOut; t.hasHard && t.first.Reason == netem.DropFirewall {
-		return &t.first
+	if e := w.obs.ev[i]; e != nil && e.tcpOut.hasHard && e.tcpOut.first.Reason == netem.DropFirewall {
+		return &e.tcpOut.first
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,82 +30,268 @@ const (
 type observer struct {
 	w       *world
 	samples []reports.Sample
-	traces  []*vtrace // by viewer index
-	addrs   map[netip.Addr]int
-	ports   map[netip.AddrPort]int
+	traces  []*vtrace    // by viewer index; nil until the viewer's first event, and once released
+	state   []traceState // by viewer index
+	addrs   endpoints    // viewer addresses (port 0) → viewer index
+	ports   endpoints    // viewer UDP sockets → viewer index
 	codes   map[uint32]int
 	dec     lludp.Decoder
-	ev      []viewerEvidence // by viewer index: the drops on its paths (diagnose.go)
-	perPop  map[string]int   // viewers per population with a trace so far
-	slowest []slowTrace      // the slowest successful viewers whose traces are kept (retire)
+	ev      []*viewerEvidence // by viewer index: the drops on its paths (diagnose.go); nil until one
+	perPop  map[string]int    // viewers per population with a trace so far
+	slowest []slowTrace       // the slowest successful viewers whose traces are kept (retire)
+	texts   texts             // the events' what and note
+	resends uint64            // datagrams the viewers resent (Sample.Resends)
+
+	recvUnsent textID               // ("", "send not recorded")
+	loginReq   map[string]textID    // login request note → its text
+	stageText  map[string]textID    // stage name → its title
+	dropWhy    map[dropCause]string // a drop's note
+	dropWhat   map[dropSize]string  // a drop's what, e.g. "UDP 50 B"
 }
 
-// tev is one recorded event; it becomes a reports.TraceEvent when the run ends.
+// traceState is what the observer knows of a viewer's trace besides its events.
+type traceState uint8
+
+const (
+	stateFull     traceState = 1 << iota // keeps up to fullTraceCap events
+	stateReleased                        // released by retire: records nothing more
+)
+
+// party and evKind are the small codes of the reports.Party* and reports.Trace* strings.
+type party uint8
+
+const (
+	noParty party = iota
+	partyViewer
+	partyLogin
+	partyRegion
+)
+
+var partyNames = [...]string{"", reports.PartyViewer, reports.PartyLogin, reports.PartyRegion}
+
+type evKind uint8
+
+const (
+	kindMessage evKind = iota
+	kindDrop
+	kindStage
+	kindOutcome
+)
+
+var kindNames = [...]string{reports.TraceMessage, reports.TraceDrop, reports.TraceStage, reports.TraceOutcome}
+
+// tev is one recorded event, 40 bytes; it becomes a reports.TraceEvent when the run ends. Its
+// what and note are one textID of the observer's texts (most events, datagrams, have neither).
 type tev struct {
-	at, recvAt sim.Time
-	kind       string
-	from, to   string
-	what       string
+	at, recvAt sim.Time // recvAt 0: not received
 	msg        lludp.MsgID
 	seq        uint32
+	size       uint32 // datagram bytes
+	text       textID // what and note
+	acks       uint8  // appended acks: the count is one byte on the wire
 	flags      lludp.Flags
-	acks       int
-	size       int
+	kind       evKind
+	from, to   party
 	dropped    bool
-	note       string
+}
+
+// textID indexes texts.pairs; 0 is the empty pair.
+type textID uint32
+
+type textPair struct{ what, note string }
+
+// texts interns the (what, note) pairs of the events: a handful of distinct texts (stage titles,
+// outcomes, drop causes) are shared by many events, so an event carries 4 bytes instead of two
+// string headers.
+type texts struct {
+	pairs []textPair
+	ids   map[textPair]textID
+}
+
+func (tx *texts) id(what, note string) textID {
+	if what == "" && note == "" {
+		return 0
+	}
+	p := textPair{what, note}
+	if id, ok := tx.ids[p]; ok {
+		return id
+	}
+	if tx.pairs == nil {
+		tx.pairs, tx.ids = []textPair{{}}, map[textPair]textID{}
+	}
+	id := textID(len(tx.pairs))
+	tx.pairs = append(tx.pairs, p)
+	tx.ids[p] = id
+	return id
+}
+
+func (tx *texts) pair(id textID) textPair {
+	if id == 0 {
+		return textPair{}
+	}
+	return tx.pairs[id]
 }
 
 // vtrace is one viewer's bounded trace: a head kept in full and a ring of the latest events.
+// A trace is made at the viewer's first event; its head and ring are allocated at their final
+// size when first needed (a full trace's head grows up to fullTraceCap).
 type vtrace struct {
-	headCap int
-	head    []tev
-	ring    []tev // ring buffer of the events after the head
-	next    int   // next slot of ring once full
-	total   int   // events recorded
-	code    bool  // circuit code registered
+	texts *texts
+	head  []tev
+	ring  []tev // ring buffer of the events after the head
+	next  int32 // next slot of ring once full
+	full  bool  // keeps up to fullTraceCap events in its head
+	code  bool  // circuit code registered
+	total int   // events recorded
 }
 
-func (t *vtrace) add(e tev) *tev {
+func (t *vtrace) headCap() int {
+	if t.full {
+		return fullTraceCap
+	}
+	return traceHead
+}
+
+func (t *vtrace) add(e tev) {
 	t.total++
-	if len(t.head) < t.headCap {
+	if n := len(t.head); n < t.headCap() {
+		if n == cap(t.head) {
+			c := traceHead
+			if t.full {
+				c = min(fullTraceCap, max(2*n, 256))
+			}
+			t.head = append(make([]tev, 0, c), t.head...)
+		}
 		t.head = append(t.head, e)
-		return &t.head[len(t.head)-1]
+		return
 	}
 	if len(t.ring) < traceTail {
+		if t.ring == nil {
+			t.ring = make([]tev, 0, traceTail)
+		}
 		t.ring = append(t.ring, e)
-		return &t.ring[len(t.ring)-1]
+		return
 	}
 	t.ring[t.next] = e
-	p := &t.ring[t.next]
-	t.next = (t.next + 1) % traceTail
-	return p
-}
-
-// latest calls f on the recorded events from the newest back, until f returns true.
-func (t *vtrace) latest(f func(*tev) bool) {
-	n := len(t.ring)
-	for k := 1; k <= n; k++ {
-		if f(&t.ring[(t.next-k+n)%n]) {
-			return
-		}
-	}
-	for i := len(t.head) - 1; i >= 0; i-- {
-		if f(&t.head[i]) {
-			return
-		}
+	if t.next++; t.next == traceTail {
+		t.next = 0
 	}
 }
 
-func (t *vtrace) events() []tev {
-	out := append([]tev(nil), t.head...)
-	if len(t.ring) < traceTail {
-		return append(out, t.ring...)
-	}
-	return append(append(out, t.ring[t.next:]...), t.ring[:t.next]...)
+// newestFirst returns the recorded events in three runs; read each from its end, they go from
+// the newest back to the oldest.
+func (t *vtrace) newestFirst() [3][]tev {
+	return [3][]tev{t.ring[:t.next], t.ring[t.next:], t.head}
 }
+
+// lastUnreceived finds the newest message from → to with this header that was neither received
+// nor dropped.
+func (t *vtrace) lastUnreceived(from, to party, msg lludp.MsgID, seq uint32, flags lludp.Flags) *tev {
+	for _, run := range t.newestFirst() {
+		for k := len(run) - 1; k >= 0; k-- {
+			x := &run[k]
+			if x.seq == seq && x.msg == msg && x.flags == flags && x.from == from && x.to == to && x.recvAt == 0 && !x.dropped {
+				return x
+			}
+		}
+	}
+	return nil
+}
+
+// lastInFlight finds the newest message from sender of size bytes that was neither received
+// nor dropped, looking back no further than the first event older than notBefore.
+func (t *vtrace) lastInFlight(from party, size int, notBefore sim.Time) *tev {
+	for _, run := range t.newestFirst() {
+		for k := len(run) - 1; k >= 0; k-- {
+			x := &run[k]
+			if x.kind == kindMessage && x.from == from && int(x.size) == size && x.recvAt == 0 && !x.dropped {
+				return x
+			}
+			if x.at < notBefore {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// event is a recorded event spelled out: kinds, parties and texts as the report's strings.
+type event struct {
+	at, recvAt     sim.Time
+	kind, from, to string
+	what, note     string
+	msg            lludp.MsgID
+	seq            uint32
+	flags          lludp.Flags
+	acks, size     int
+	dropped        bool
+}
+
+// events returns the recorded events, oldest first; a trace never made has none.
+func (t *vtrace) events() []event {
+	if t == nil {
+		return nil
+	}
+	out := make([]event, 0, len(t.head)+len(t.ring))
+	add := func(es []tev) {
+		for i := range es {
+			e := &es[i]
+			p := t.texts.pair(e.text)
+			out = append(out, event{at: e.at, recvAt: e.recvAt, kind: kindNames[e.kind], from: partyNames[e.from], to: partyNames[e.to],
+				what: p.what, note: p.note, msg: e.msg, seq: e.seq, flags: e.flags, acks: int(e.acks), size: int(e.size), dropped: e.dropped})
+		}
+	}
+	add(t.head)
+	add(t.ring[t.next:])
+	add(t.ring[:t.next])
+	return out
+}
+
+// endpoints maps addresses to viewer indexes. An IPv4 address and port, all of them in practice,
+// are packed into a uint64 key, which hashes and compares much faster than a netip.AddrPort.
+type endpoints struct {
+	v4    map[uint64]int
+	other map[netip.AddrPort]int
+}
+
+func v4Key(a netip.AddrPort) (uint64, bool) {
+	ip := a.Addr()
+	if !ip.Is4() {
+		return 0, false
+	}
+	b := ip.As4()
+	return uint64(binary.BigEndian.Uint32(b[:]))<<16 | uint64(a.Port()), true
+}
+
+func (m *endpoints) get(a netip.AddrPort) (int, bool) {
+	if k, ok := v4Key(a); ok {
+		i, ok := m.v4[k]
+		return i, ok
+	}
+	i, ok := m.other[a]
+	return i, ok
+}
+
+func (m *endpoints) set(a netip.AddrPort, i int) {
+	if k, ok := v4Key(a); ok {
+		if m.v4 == nil {
+			m.v4 = map[uint64]int{}
+		}
+		m.v4[k] = i
+		return
+	}
+	if m.other == nil {
+		m.other = map[netip.AddrPort]int{}
+	}
+	m.other[a] = i
+}
+
+// addr is the key of an address without a port in endpoints.
+func addr(a netip.Addr) netip.AddrPort { return netip.AddrPortFrom(a, 0) }
 
 func newObserver(w *world) *observer {
-	o := &observer{w: w, addrs: map[netip.Addr]int{}, ports: map[netip.AddrPort]int{}, codes: map[uint32]int{}}
+	o := &observer{w: w, codes: map[uint32]int{}}
+	o.recvUnsent = o.texts.id("", "send not recorded")
 	w.net.OnDrop(o.onDrop)
 	return o
 }
@@ -112,31 +299,58 @@ func newObserver(w *world) *observer {
 // addViewers sets up the traces once the viewers exist: who keeps a full trace, and which
 // addresses are whose (the viewer's own, and its home router's public address).
 func (o *observer) addViewers() {
+	n := len(o.w.viewers) - len(o.traces)
+	o.traces = slices.Grow(o.traces, n)
+	o.state = slices.Grow(o.state, n)
+	o.ev = slices.Grow(o.ev, n)
 	for i := len(o.traces); i < len(o.w.viewers); i++ {
 		o.addViewer(i)
 	}
 }
 
 // addViewer sets up the trace of viewer i; viewers added during the run (relogins) come here too.
+// Nothing is allocated for the trace itself until the viewer's first event.
 func (o *observer) addViewer(i int) {
 	if o.perPop == nil {
 		o.perPop = map[string]int{}
 	}
 	v := o.w.viewers[i]
-	t := &vtrace{headCap: traceHead}
+	var st traceState
 	if o.perPop[o.w.pops[i]] < fullTracePerPop {
-		t.headCap = fullTraceCap
+		st = stateFull
 	}
 	o.perPop[o.w.pops[i]]++
-	o.traces = append(o.traces, t)
-	o.ev = append(o.ev, viewerEvidence{})
+	o.traces = append(o.traces, nil)
+	o.state = append(o.state, st)
+	o.ev = append(o.ev, nil)
 	// A relogin is a new session on the same machine: its addresses are the latest session's.
 	if hn, ok := v.Config().Net.(hostNet); ok {
-		o.addrs[hn.h.Addr()] = i
+		o.addrs.set(addr(hn.h.Addr()), i)
 	}
 	if r := o.w.net.Router(fmt.Sprintf("home-router-%d", o.w.firstID[i])); r != nil {
-		o.addrs[r.OutsideAddr()] = i
+		o.addrs.set(addr(r.OutsideAddr()), i)
 	}
+}
+
+// trace returns viewer i's trace, made at its first event; nil once released (retire).
+func (o *observer) trace(i int) *vtrace {
+	if t := o.traces[i]; t != nil {
+		return t
+	}
+	if o.state[i]&stateReleased != 0 {
+		return nil
+	}
+	t := &vtrace{texts: &o.texts, full: o.state[i]&stateFull != 0}
+	o.traces[i] = t
+	return t
+}
+
+// evidence returns the drops seen on viewer i's paths.
+func (o *observer) evidence(i int) viewerEvidence {
+	if e := o.ev[i]; e != nil {
+		return *e
+	}
+	return viewerEvidence{}
 }
 
 // viewerIndex maps a viewer to its index in w.viewers (IDs are 1-based and dense).
@@ -162,90 +376,115 @@ func (o *observer) onViewer(v *viewer.Viewer, e viewer.TraceEvent) {
 	if i < 0 {
 		return
 	}
-	t := o.traces[i]
+	if e.Kind == viewer.TraceSend && e.Flags&lludp.FlagResent != 0 {
+		o.resends++ // every resend of the viewer's circuit is sent, and so traced, once
+	}
+	t := o.trace(i)
 	if t == nil {
 		return // released (retire)
 	}
 	switch e.Kind {
 	case viewer.TraceLoginRequest:
-		t.add(tev{at: e.At, kind: reports.TraceMessage, from: reports.PartyViewer, to: reports.PartyLogin,
-			what: e.Note + " (XML-RPC over HTTP)"})
+		id, ok := o.loginReq[e.Note]
+		if !ok {
+			id = o.texts.id(e.Note+" (XML-RPC over HTTP)", "")
+			if o.loginReq == nil {
+				o.loginReq = map[string]textID{}
+			}
+			o.loginReq[e.Note] = id
+		}
+		t.add(tev{at: e.At, kind: kindMessage, from: partyViewer, to: partyLogin, text: id})
 	case viewer.TraceLoginReply:
-		t.add(tev{at: e.At, kind: reports.TraceMessage, from: reports.PartyLogin, to: reports.PartyViewer,
-			what: "login reply", note: e.Note})
+		t.add(tev{at: e.At, kind: kindMessage, from: partyLogin, to: partyViewer, text: o.texts.id("login reply", e.Note)})
 	case viewer.TraceStage:
-		t.add(tev{at: e.At, kind: reports.TraceStage, what: stageTitles[e.Note]})
+		id, ok := o.stageText[e.Note]
+		if !ok {
+			id = o.texts.id(stageTitles[e.Note], "")
+			if o.stageText == nil {
+				o.stageText = map[string]textID{}
+			}
+			o.stageText[e.Note] = id
+		}
+		t.add(tev{at: e.At, kind: kindStage, text: id})
 	case viewer.TraceOutcome:
-		t.add(tev{at: e.At, kind: reports.TraceOutcome, what: e.Note})
+		t.add(tev{at: e.At, kind: kindOutcome, text: o.texts.id(e.Note, "")})
 	case viewer.TraceLost:
-		t.add(tev{at: e.At, kind: reports.TraceStage, what: "Region lost", note: e.Note})
+		t.add(tev{at: e.At, kind: kindStage, text: o.texts.id("Region lost", e.Note)})
 	case viewer.TraceSend:
 		if !t.code && e.Msg == lludp.MsgUseCircuitCode {
 			t.code = true
 			o.codes[v.Result().CircuitCode] = i
 		}
-		t.add(tev{at: e.At, kind: reports.TraceMessage, from: reports.PartyViewer, to: reports.PartyRegion,
-			msg: e.Msg, seq: e.Seq, flags: e.Flags, acks: e.Acks, size: e.Size})
+		t.add(tev{at: e.At, kind: kindMessage, from: partyViewer, to: partyRegion,
+			msg: e.Msg, seq: e.Seq, flags: e.Flags, acks: acks8(e.Acks), size: uint32(e.Size)})
 	case viewer.TraceRecv:
-		matched := false
-		t.latest(func(x *tev) bool {
-			if x.from == reports.PartyRegion && x.seq == e.Seq && x.msg == e.Msg && x.flags == e.Flags && x.recvAt == 0 && !x.dropped {
-				x.recvAt, matched = e.At, true
-				return true
-			}
-			return false
-		})
-		if !matched {
-			t.add(tev{at: e.At, recvAt: e.At, kind: reports.TraceMessage, from: reports.PartyRegion, to: reports.PartyViewer,
-				msg: e.Msg, seq: e.Seq, flags: e.Flags, acks: e.Acks, size: e.Size, note: "send not recorded"})
+		// Everything recorded as from the region went to the viewer.
+		if x := t.lastUnreceived(partyRegion, partyViewer, e.Msg, e.Seq, e.Flags); x != nil {
+			x.recvAt = e.At
+			return
 		}
+		t.add(tev{at: e.At, recvAt: e.At, kind: kindMessage, from: partyRegion, to: partyViewer,
+			msg: e.Msg, seq: e.Seq, flags: e.Flags, acks: acks8(e.Acks), size: uint32(e.Size), text: o.recvUnsent})
 	}
 }
 
+// acks8 stores a datagram's count of appended acks, which is one byte on the wire.
+func acks8(n int) uint8 { return uint8(min(max(n, 0), 255)) }
+
 // regionSend records a datagram a region sends, if it goes to a known viewer.
 func (o *observer) regionSend(to netip.AddrPort, b []byte) {
-	i, ok := o.ports[to]
+	i, ok := o.ports.get(to)
 	if !ok {
 		return
 	}
-	flags, seq, id, acks := viewer.PeekHeader(b)
-	if o.traces[i] == nil {
+	t := o.trace(i)
+	if t == nil {
 		return
 	}
-	o.traces[i].add(tev{at: o.w.s.Now(), kind: reports.TraceMessage, from: reports.PartyRegion, to: reports.PartyViewer,
-		msg: id, seq: seq, flags: flags, acks: acks, size: len(b)})
+	flags, seq, id, acks := viewer.PeekHeader(b)
+	t.add(tev{at: o.w.s.Now(), kind: kindMessage, from: partyRegion, to: partyViewer,
+		msg: id, seq: seq, flags: flags, acks: acks8(acks), size: uint32(len(b))})
 }
 
 // regionRecv marks a viewer's datagram as received by a region. The first UseCircuitCode of a
 // circuit tells whose address it is.
 func (o *observer) regionRecv(from netip.AddrPort, b []byte) {
-	flags, seq, id, _ := viewer.PeekHeader(b)
-	i, ok := o.ports[from]
-	if !ok && id == lludp.MsgUseCircuitCode {
-		if p, err := o.dec.Decode(b); err == nil && len(p.Body) >= 4 {
-			i, ok = o.codes[binary.LittleEndian.Uint32(p.Body)]
-			if ok {
-				o.ports[from] = i
-				if _, known := o.addrs[from.Addr()]; !known {
-					o.addrs[from.Addr()] = i
-				}
-			}
-		}
-	}
+	i, ok := o.ports.get(from)
 	if !ok {
-		return
-	}
-	if o.traces[i] == nil {
-		return
-	}
-	now := o.w.s.Now()
-	o.traces[i].latest(func(x *tev) bool {
-		if x.from == reports.PartyViewer && x.to == reports.PartyRegion && x.seq == seq && x.msg == id && x.flags == flags && x.recvAt == 0 && !x.dropped {
-			x.recvAt = now
-			return true
+		if _, _, id, _ := viewer.PeekHeader(b); id != lludp.MsgUseCircuitCode {
+			return
 		}
-		return false
-	})
+		p, err := o.dec.Decode(b)
+		if err != nil || len(p.Body) < 4 {
+			return
+		}
+		if i, ok = o.codes[binary.LittleEndian.Uint32(p.Body)]; !ok {
+			return
+		}
+		o.ports.set(from, i)
+		if _, known := o.addrs.get(addr(from.Addr())); !known {
+			o.addrs.set(addr(from.Addr()), i)
+		}
+	}
+	t := o.traces[i]
+	if t == nil {
+		return // no events yet (nothing to mark), or released
+	}
+	flags, seq, id, _ := viewer.PeekHeader(b)
+	if x := t.lastUnreceived(partyViewer, partyRegion, id, seq, flags); x != nil {
+		x.recvAt = o.w.s.Now()
+	}
+}
+
+// dropCause and dropSize key the observer's caches of drop texts.
+type dropCause struct {
+	reason      netem.Reason
+	where, rule string
+}
+
+type dropSize struct {
+	proto netem.Proto
+	len   int
 }
 
 // onDrop marks a dropped packet in the trace of the viewer it came from or went to.
@@ -265,50 +504,60 @@ func (o *observer) onDrop(d netem.Drop) {
 	// What happens to packets after the viewer gave up (replies to its closed socket) is no
 	// evidence of why it failed.
 	if r := o.w.viewers[i].Result(); !r.Lost && (r.Outcome == "" || r.Outcome == viewer.Success) {
+		if o.ev[i] == nil {
+			o.ev[i] = &viewerEvidence{}
+		}
 		o.ev[i].note(d, fromViewer)
 	}
-	t := o.traces[i]
+	t := o.trace(i)
 	if t == nil {
 		return
 	}
-	why := string(d.Reason) + " at " + d.Where
-	if d.Rule != "" {
-		why += " (rule " + d.Rule + ")"
+	why := o.dropWhy[dropCause{d.Reason, d.Where, d.Rule}]
+	if why == "" {
+		why = string(d.Reason) + " at " + d.Where
+		if d.Rule != "" {
+			why += " (rule " + d.Rule + ")"
+		}
+		if o.dropWhy == nil {
+			o.dropWhy = map[dropCause]string{}
+		}
+		o.dropWhy[dropCause{d.Reason, d.Where, d.Rule}] = why
 	}
 	if d.Proto == netem.UDP {
-		sender := reports.PartyRegion
+		sender := partyRegion
 		if fromViewer {
-			sender = reports.PartyViewer
+			sender = partyViewer
 		}
-		found := false
-		t.latest(func(x *tev) bool {
-			if x.kind == reports.TraceMessage && x.from == sender && x.size == d.Len && x.recvAt == 0 && !x.dropped {
-				x.dropped, x.note, found = true, why, true
-				return true
-			}
-			return x.at < d.At-sim.Time(10e9) // no older than 10 s
-		})
-		if found {
+		if x := t.lastInFlight(sender, d.Len, d.At-sim.Time(10e9)); x != nil { // no older than 10 s
+			x.dropped, x.text = true, o.texts.id(t.texts.pair(x.text).what, why)
 			return
 		}
 	}
-	from, to := reports.PartyLogin, reports.PartyViewer
+	from, to := partyLogin, partyViewer
 	if d.Proto == netem.UDP {
-		from = reports.PartyRegion
+		from = partyRegion
 	}
 	if fromViewer {
 		from, to = to, from
 	}
-	t.add(tev{at: d.At, kind: reports.TraceDrop, from: from, to: to,
-		what: fmt.Sprintf("%s %d B", strings.ToUpper(string(d.Proto)), d.Len), note: why, dropped: true})
+	what := o.dropWhat[dropSize{d.Proto, d.Len}]
+	if what == "" {
+		what = fmt.Sprintf("%s %d B", strings.ToUpper(string(d.Proto)), d.Len)
+		if o.dropWhat == nil {
+			o.dropWhat = map[dropSize]string{}
+		}
+		o.dropWhat[dropSize{d.Proto, d.Len}] = what
+	}
+	t.add(tev{at: d.At, kind: kindDrop, from: from, to: to, text: o.texts.id(what, why), dropped: true})
 }
 
 // owner finds the viewer an address belongs to; fromViewer is true for its own addresses.
 func (o *observer) owner(a netip.AddrPort) (int, bool) {
-	if i, ok := o.ports[a]; ok {
+	if i, ok := o.ports.get(a); ok {
 		return i, true
 	}
-	if i, ok := o.addrs[a.Addr()]; ok {
+	if i, ok := o.addrs.get(addr(a.Addr())); ok {
 		return i, true
 	}
 	return -1, false
@@ -318,12 +567,12 @@ func (o *observer) owner(a netip.AddrPort) (int, bool) {
 func (o *observer) sample() {
 	w := o.w
 	s := reports.Sample{At: w.s.Now().Duration(), Decided: w.decided, InWorld: w.inWorld, Failed: w.failed}
+	// Resends are counted as they happen, by the regions and here (onViewer): summing every
+	// circuit's stats would visit every viewer every second.
+	s.Resends = o.resends
 	for _, rg := range w.regions {
 		s.Circuits += rg.Agents()
-		s.Resends += rg.Stats().Circuit.Resent
-	}
-	for _, v := range w.viewers {
-		s.Resends += v.CircuitStats().Resent
+		s.Resends += rg.Resends()
 	}
 	for _, c := range w.net.Counters() {
 		switch {
@@ -352,13 +601,17 @@ func (o *observer) finish() {
 func (o *observer) export(rvs []reports.Viewer) []reports.ViewerTrace {
 	out := make([]reports.ViewerTrace, 0, len(o.traces))
 	for i, t := range o.traces {
-		if t == nil {
+		if o.state[i]&stateReleased != 0 {
 			continue // a successful viewer's trace nobody will draw (retire)
 		}
-		evs := t.events()
-		vt := reports.ViewerTrace{ViewerID: rvs[i].ID, Full: t.total == len(evs), Omitted: t.total - len(evs)}
+		evs := t.events() // none for a viewer that never started
+		total, head := len(evs), 0
+		if t != nil {
+			total, head = t.total, len(t.head)
+		}
+		vt := reports.ViewerTrace{ViewerID: rvs[i].ID, Full: total == len(evs), Omitted: total - len(evs)}
 		for k, e := range evs {
-			if k == len(t.head) && vt.Omitted > 0 {
+			if k == head && vt.Omitted > 0 {
 				vt.Events = append(vt.Events, reports.TraceEvent{At: e.at.Duration(), Kind: reports.TraceGap,
 					What: fmt.Sprintf("%d events not recorded", vt.Omitted)})
 			}
@@ -385,7 +638,7 @@ func (o *observer) export(rvs []reports.Viewer) []reports.ViewerTrace {
 // (the first few of each population), every sampleEvery-th viewer (the "typical" login is
 // picked among them) and the keepSlowest slowest so far (the slowest login). The others are
 // released when the viewer finishes, so that memory does not grow with every viewer that ever
-// came (a trace is ~17 KB).
+// came (a trace is ~4 KB: traceHead+traceTail events of 40 bytes).
 const (
 	sampleEvery = 64
 	keepSlowest = 16
@@ -393,8 +646,7 @@ const (
 
 // retire releases viewer i's trace when it finished in world and no diagram will need it.
 func (o *observer) retire(i int) {
-	t := o.traces[i]
-	if t == nil || t.headCap == fullTraceCap {
+	if o.state[i]&(stateReleased|stateFull) != 0 {
 		return
 	}
 	r := o.w.viewers[i].Result()
@@ -420,11 +672,17 @@ func (o *observer) retire(i int) {
 		lose := o.slowest[k].i
 		o.slowest[k] = slowTrace{i, d}
 		if (lose+1)%sampleEvery != 0 {
-			o.traces[lose] = nil
+			o.release(lose)
 		}
 		return
 	}
+	o.release(i)
+}
+
+// release drops viewer i's trace for good: it records nothing more and is not exported.
+func (o *observer) release(i int) {
 	o.traces[i] = nil
+	o.state[i] |= stateReleased
 }
 
 type slowTrace struct {

@@ -2,16 +2,24 @@ package lab
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gridlab/lab/lludp"
+	"gridlab/lab/viewer"
+	"gridlab/netem"
 	"gridlab/reports"
+	"gridlab/sim"
 )
 
 func TestSamplesEveryVirtualSecond(t *testing.T) {
@@ -93,5 +101,170 @@ func TestRunFolderIsByteIdenticalAcrossRuns(t *testing.T) {
 	assert.Contains(t, a, "seq-success-median.svg")
 	for name := range a {
 		assert.True(t, bytes.Equal(a[name], b[name]), "%s differs between two runs", name)
+	}
+}
+
+func TestSampledResendsAreTheCircuitCounters(t *testing.T) {
+	// The observer counts the viewers' resends as they are sent and takes the regions' running
+	// totals, instead of visiting every circuit every second: the last sample's resends are
+	// exactly what the viewers' and regions' circuit counters say at the end of the run.
+	for _, file := range []string{"lossy-path.yaml", "lossy-mobile.yaml"} {
+		run, err := Run(bundled(t, file), Options{})
+		require.NoError(t, err)
+		var viewers, regions uint64
+		for _, c := range run.Counters {
+			switch {
+			case c.Name == "viewers/circuit/resent":
+				viewers = c.Value
+			case strings.HasPrefix(c.Name, "region/") && strings.HasSuffix(c.Name, "/circuit/resent"):
+				regions += c.Value
+			}
+		}
+		assert.Positive(t, viewers, "%s: the viewers resent", file)
+		assert.Positive(t, regions, "%s: the regions resent", file)
+		assert.Equal(t, viewers+regions, run.Samples[len(run.Samples)-1].Resends, file)
+	}
+}
+
+func TestTraceEventIsCompact(t *testing.T) {
+	// A recorded event is 40 bytes (kinds and parties as codes, what and note as one interned
+	// text), so that a viewer's bounded trace of traceHead+traceTail events stays under 4 KB.
+	assert.LessOrEqual(t, unsafe.Sizeof(tev{}), uintptr(40))
+	assert.Less(t, (traceHead+traceTail)*int(unsafe.Sizeof(tev{})), 4096)
+}
+
+// newTestObserver is an observer of n viewers of one population that have not started, on an
+// empty network: enough to drive its hooks directly.
+func newTestObserver(tb testing.TB, n int) *observer {
+	tb.Helper()
+	s := sim.New(1)
+	w := &world{s: s, net: netem.New(s)}
+	w.obs = newObserver(w)
+	for k := range n {
+		w.viewers = append(w.viewers, viewer.New(viewer.Config{ID: k + 1}))
+		w.pops = append(w.pops, "home")
+		w.firstID = append(w.firstID, k+1)
+	}
+	w.obs.addViewers()
+	return w.obs
+}
+
+func TestTraceIsAllocatedWhenTheViewerStarts(t *testing.T) {
+	// Nothing is allocated for a viewer's trace before its first event; then its head is made
+	// at exactly traceHead events and, once the head is full, its ring at exactly traceTail.
+	// The ring keeps the latest events, and the trace reads back oldest first with the count
+	// of those left out. The first fullTracePerPop viewers of a population keep everything.
+	o := newTestObserver(t, fullTracePerPop+1)
+	i := fullTracePerPop // the first viewer with a bounded trace
+	v := o.w.viewers[i]
+	for k := range o.traces {
+		assert.Nil(t, o.traces[k], "viewer %d has no trace before it starts", k)
+	}
+	send := func(seq uint32) {
+		o.onViewer(v, viewer.TraceEvent{At: sim.Time(seq), Kind: viewer.TraceSend, Msg: lludp.MsgAgentUpdate, Seq: seq, Size: 100})
+	}
+	send(1)
+	tr := o.traces[i]
+	require.NotNil(t, tr)
+	assert.Equal(t, traceHead, cap(tr.head), "the head is made at its final size")
+	assert.Nil(t, tr.ring, "no ring while the head has room")
+	for seq := uint32(2); seq <= traceHead+traceTail+10; seq++ {
+		send(seq)
+	}
+	assert.Equal(t, traceHead, cap(tr.head), "the head never grows")
+	assert.Equal(t, traceTail, cap(tr.ring), "the ring is made at its final size")
+	evs := tr.events()
+	require.Len(t, evs, traceHead+traceTail)
+	assert.Equal(t, uint32(traceHead), evs[traceHead-1].seq, "the head ends with its last event")
+	assert.Equal(t, uint32(traceHead+11), evs[traceHead].seq, "the ring starts with the oldest it kept")
+	assert.Equal(t, uint32(traceHead+traceTail+10), evs[len(evs)-1].seq, "the newest event is last")
+	assert.Equal(t, 10, tr.total-len(evs), "10 events were not recorded")
+	assert.Equal(t, reports.PartyViewer, evs[0].from)
+	assert.Equal(t, reports.PartyRegion, evs[0].to)
+	assert.Equal(t, reports.TraceMessage, evs[0].kind)
+
+	full := o.trace(0)
+	assert.True(t, full.full, "the first viewer of the population keeps a full trace")
+	for seq := range uint32(traceHead + traceTail + 10) {
+		o.onViewer(o.w.viewers[0], viewer.TraceEvent{At: sim.Time(seq), Kind: viewer.TraceSend, Msg: lludp.MsgAgentUpdate, Seq: seq})
+	}
+	assert.Len(t, full.events(), traceHead+traceTail+10)
+	assert.Equal(t, full.total, len(full.events()))
+}
+
+func TestReceiveMarksTheNewestMatchingSend(t *testing.T) {
+	// A datagram the region receives marks the newest matching send of the viewer that has
+	// neither been received nor dropped, also when the ring has wrapped; a drop marks the
+	// newest datagram of its size still in flight.
+	o := newTestObserver(t, fullTracePerPop+1)
+	i := fullTracePerPop
+	v := o.w.viewers[i]
+	v.Result().CircuitCode = 77
+	ep := netip.MustParseAddrPort("10.0.0.9:5000")
+	ucc := lludp.Encode(nil, lludp.FlagReliable, 1, &lludp.UseCircuitCode{Code: 77}, nil)
+	o.onViewer(v, viewer.TraceEvent{At: 1, Kind: viewer.TraceSend, Msg: lludp.MsgUseCircuitCode, Seq: 1, Flags: lludp.FlagReliable, Size: len(ucc)})
+	o.w.s.RunUntil(2)
+	o.regionRecv(ep, ucc)
+	got, ok := o.ports.get(ep)
+	require.True(t, ok, "UseCircuitCode tells whose endpoint it is")
+	assert.Equal(t, i, got)
+	assert.Equal(t, sim.Time(2), o.traces[i].events()[0].recvAt)
+
+	au := lludp.Encode(nil, 0, 0, &lludp.AgentUpdate{}, nil)
+	flags, _, _, _ := viewer.PeekHeader(au)
+	for k := range 100 { // sequence numbers 0-4 over and over; the ring wraps
+		o.onViewer(v, viewer.TraceEvent{At: sim.Time(10 + k), Kind: viewer.TraceSend, Msg: lludp.MsgAgentUpdate, Seq: uint32(k % 5), Flags: flags, Size: len(au)})
+	}
+	binary.BigEndian.PutUint32(au[1:], 3)
+	o.regionRecv(ep, au)
+	evs := o.traces[i].events()
+	require.Equal(t, uint32(3), evs[len(evs)-2].seq)
+	assert.Equal(t, o.w.s.Now(), evs[len(evs)-2].recvAt, "the newest send of seq 3 was received")
+	assert.Zero(t, evs[len(evs)-7].recvAt, "an older send of seq 3 was not")
+
+	o.onDrop(netem.Drop{At: 200, Reason: netem.DropLoss, Where: "internet", Proto: netem.UDP, Src: ep, Len: len(au)})
+	evs = o.traces[i].events()
+	assert.True(t, evs[len(evs)-1].dropped, "the newest datagram still in flight was lost")
+	assert.Equal(t, "loss at internet", evs[len(evs)-1].note)
+	assert.False(t, evs[len(evs)-2].dropped, "the received one was not")
+	assert.Empty(t, evs[len(evs)-3].note, "one drop marks one datagram")
+}
+
+// BenchmarkObserverDatagram is what the observer does for one datagram each way between a
+// viewer and its region: the viewer's send, the region's receive marking it, the region's reply,
+// the viewer's receive marking that. With 1,000 viewers the traces fit in the CPU's caches; with
+// 20,000 (some 80 MB of traces) they do not, as in a large run.
+func BenchmarkObserverDatagram(b *testing.B) {
+	for _, n := range []int{1000, 20000} {
+		b.Run(fmt.Sprintf("viewers=%d", n), func(b *testing.B) { benchmarkObserverDatagram(b, n) })
+	}
+}
+
+func benchmarkObserverDatagram(b *testing.B, n int) {
+	o := newTestObserver(b, n)
+	eps := make([]netip.AddrPort, n)
+	for k, v := range o.w.viewers {
+		v.Result().CircuitCode = uint32(1000 + k)
+		eps[k] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(k >> 16), byte(k >> 8), byte(k)}), 5000)
+		ucc := lludp.Encode(nil, lludp.FlagReliable, 1, &lludp.UseCircuitCode{Code: uint32(1000 + k)}, nil)
+		o.onViewer(v, viewer.TraceEvent{Kind: viewer.TraceSend, Msg: lludp.MsgUseCircuitCode, Seq: 1, Flags: lludp.FlagReliable, Size: len(ucc)})
+		o.regionRecv(eps[k], ucc)
+	}
+	up := lludp.Encode(nil, 0, 0, &lludp.AgentUpdate{}, nil)
+	down := lludp.Encode(nil, 0, 0, &lludp.PacketAck{IDs: []uint32{1}}, nil)
+	upFlags, _, _, _ := viewer.PeekHeader(up)
+	downFlags, _, _, _ := viewer.PeekHeader(down)
+	b.ReportAllocs()
+	var seq uint32
+	for b.Loop() {
+		seq++
+		k := int(seq) % n
+		v := o.w.viewers[k]
+		binary.BigEndian.PutUint32(up[1:], seq)
+		binary.BigEndian.PutUint32(down[1:], seq)
+		o.onViewer(v, viewer.TraceEvent{At: sim.Time(seq), Kind: viewer.TraceSend, Msg: lludp.MsgAgentUpdate, Seq: seq, Flags: upFlags, Size: len(up)})
+		o.regionRecv(eps[k], up)
+		o.regionSend(eps[k], down)
+		o.onViewer(v, viewer.TraceEvent{At: sim.Time(seq), Kind: viewer.TraceRecv, Msg: lludp.MsgPacketAck, Seq: seq, Flags: downFlags, Size: len(down)})
 	}
 }
