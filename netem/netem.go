@@ -141,22 +141,23 @@ const (
 // Network is the virtual network. It is driven by one sim.Sim and, like it, is not safe for
 // concurrent use.
 type Network struct {
-	s          *sim.Sim
-	segments   []*Segment
-	segByName  map[string]*Segment
-	hosts      []*Host
-	hostByName map[string]*Host
-	routers    []*Router
-	nodeNames  map[string]bool // host and router names
-	observers  []func(Drop)
-	free       []*packet
-	tbuf       []byte
-	capture    func(*Captured) uint64
-	cap        *netCapture
-	capBuf     Captured
-	partitions [][2]*Segment
-	synLinear  bool
-	dns        *Resolver
+	s            *sim.Sim
+	segments     []*Segment
+	segByName    map[string]*Segment
+	hosts        []*Host
+	hostByName   map[string]*Host
+	routerByName map[string]*Router
+	routers      []*Router
+	nodeNames    map[string]bool // host and router names
+	observers    []func(Drop)
+	free         []*packet
+	tbuf         []byte
+	capture      func(*Captured) uint64
+	cap          *netCapture
+	capBuf       Captured
+	partitions   [][2]*Segment
+	synLinear    bool
+	dns          *Resolver
 
 	drops  map[Reason]uint64
 	fwHits map[string]uint64 // "drop/firewall/<rule>@<host>"
@@ -172,12 +173,13 @@ type Network struct {
 // New returns an empty network driven by s.
 func New(s *sim.Sim) *Network {
 	return &Network{
-		s:          s,
-		segByName:  map[string]*Segment{},
-		hostByName: map[string]*Host{},
-		nodeNames:  map[string]bool{},
-		drops:      map[Reason]uint64{},
-		fwHits:     map[string]uint64{},
+		s:            s,
+		segByName:    map[string]*Segment{},
+		hostByName:   map[string]*Host{},
+		routerByName: map[string]*Router{},
+		nodeNames:    map[string]bool{},
+		drops:        map[Reason]uint64{},
+		fwHits:       map[string]uint64{},
 	}
 }
 
@@ -191,14 +193,7 @@ func (n *Network) OnDrop(f func(Drop)) { n.observers = append(n.observers, f) }
 func (n *Network) Segment(name string) *Segment { return n.segByName[name] }
 
 // Router returns the router with that name, or nil.
-func (n *Network) Router(name string) *Router {
-	for _, r := range n.routers {
-		if r.name == name {
-			return r
-		}
-	}
-	return nil
-}
+func (n *Network) Router(name string) *Router { return n.routerByName[name] }
 
 // Host returns the host with that name, or nil.
 func (n *Network) Host(name string) *Host { return n.hostByName[name] }

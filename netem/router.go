@@ -255,6 +255,7 @@ func (n *Network) AddRouter(cfg RouterConfig) (*Router, error) {
 	}
 	n.nodeNames[cfg.Name] = true
 	n.routers = append(n.routers, r)
+	n.routerByName[r.name] = r
 	in.gateway = r
 	in.addNode(cfg.InsideAddr, nil, r)
 	out.addNode(cfg.OutsideAddr, nil, r)
