@@ -46,6 +46,7 @@ type Host struct {
 	seg    *Segment // the primary interface's segment
 	addr   netip.Addr
 	ifaces []Interface
+	iface0 [1]Interface // ifaces' storage while the host has one: no separate allocation to miss
 	routes []Route
 	rules  []ruleEntry
 	down   bool
@@ -87,11 +88,12 @@ func (n *Network) AddHost(name string, seg *Segment, addr netip.Addr) (*Host, er
 		return nil, fmt.Errorf("netem: host %q: address %s already in use on segment %s", name, addr, seg.name)
 	}
 	h := &Host{
-		n: n, name: name, seg: seg, addr: addr, ifaces: []Interface{{seg, addr}},
+		n: n, name: name, seg: seg, addr: addr, iface0: [1]Interface{{seg, addr}},
 		udp: map[uint32]*UDPConn{}, nextUDP: ephemeralLo,
 		listeners: map[uint16]*TCPListener{}, conns: map[connKey]*TCPConn{},
 		tcpPorts: map[uint16]int{}, nextTCP: ephemeralLo,
 	}
+	h.ifaces = h.iface0[:]
 	n.nodeNames[name] = true
 	n.hosts = append(n.hosts, h)
 	n.hostByName[name] = h
