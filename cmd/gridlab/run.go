@@ -144,7 +144,7 @@ func runScenario(sc *scenarios.Scenario, opt lab.Options, out string, quiet, asJ
 	}
 	run, err := lab.Run(sc, opt)
 	if pr != nil {
-		pr.finish()
+		pr.finish(run)
 	}
 	var v *lab.Violation
 	if errors.As(err, &v) && run != nil {
@@ -276,11 +276,18 @@ func (p *progressPrinter) update(pg lab.Progress) {
 	p.lastLine = line
 }
 
-func (p *progressPrinter) finish() {
+// finish ends the progress line with what the run cost: wall time, events and datagrams per
+// second, peak memory per connected viewer (run may be nil after an error).
+func (p *progressPrinter) finish(run *reports.Run) {
 	if p.tty && p.lastLine != "" {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
-	fmt.Fprintf(p.w, "%s: simulated in %s of wall time\n", p.name, time.Since(p.start).Round(time.Millisecond))
+	wall := time.Since(p.start)
+	if run == nil {
+		fmt.Fprintf(p.w, "%s: simulated in %s of wall time\n", p.name, wall.Round(time.Millisecond))
+		return
+	}
+	fmt.Fprintf(p.w, "%s: simulated %s\n", p.name, costOf(run, wall))
 }
 
 // writeHeapProfile collects garbage and writes the live heap to path.
