@@ -19,7 +19,7 @@ type folder struct {
 
 // skeletonFolders are the system folders of a new OpenSim inventory: name and asset type
 // (type_default). The first is the root.
-var skeletonFolders = []struct {
+var skeletonFolders = [...]struct {
 	name string
 	typ  int32
 }{
@@ -57,20 +57,24 @@ var classifiedCategories = []string{
 	"Employment", "Wanted", "Service", "Personal",
 }
 
-// inventory returns the agent's skeleton. Folder IDs are name-based UUIDs under the agent ID,
-// so they are stable across logins and runs without an inventory store.
-func (s *Service) inventory(agent uuid.UUID) []folder {
-	if f, ok := s.skeleton[agent]; ok {
-		return f
+// skeletonIDNames are what skeletonFolders' IDs are made from: "inventory/" + name.
+var skeletonIDNames = func() (n [len(skeletonFolders)][]byte) {
+	for i, f := range skeletonFolders {
+		n[i] = []byte("inventory/" + f.name)
 	}
-	fs := make([]folder, len(skeletonFolders))
+	return n
+}()
+
+// inventory returns the agent's skeleton. Folder IDs are name-based UUIDs under the agent ID,
+// so they are stable across logins and runs without an inventory store; they are computed for
+// each reply rather than kept for every agent that ever logged in.
+func inventory(agent uuid.UUID) (fs [len(skeletonFolders)]folder) {
 	for i, sf := range skeletonFolders {
-		fs[i] = folder{name: sf.name, id: uuid.NewSHA1(agent, []byte("inventory/"+sf.name)), typeDefault: sf.typ, version: 1}
+		fs[i] = folder{name: sf.name, id: uuid.NewSHA1(agent, skeletonIDNames[i]), typeDefault: sf.typ, version: 1}
 		if i > 0 {
 			fs[i].parent = fs[0].id
 		}
 	}
-	s.skeleton[agent] = fs
 	return fs
 }
 
@@ -86,7 +90,7 @@ func notationVec(v [3]float32) string {
 // success writes the login reply (LLLoginResponse.ToHashtable's fields, in a fixed order).
 func (s *Service) success(e *enc, acc *grid.Account, ac AgentCircuit, d *destination) {
 	r := d.r
-	inv := s.inventory(acc.ID)
+	inv := inventory(acc.ID)
 	var epoch int64
 	if s.cfg.Epoch != nil {
 		epoch = s.cfg.Epoch()
@@ -134,7 +138,8 @@ func (s *Service) success(e *enc, acc *grid.Account, ac AgentCircuit, d *destina
 
 	e.beginMember("inventory-skeleton")
 	e.beginArray()
-	for _, f := range inv {
+	for i := range inv {
+		f := &inv[i]
 		e.beginStruct()
 		e.ms("name", f.name)
 		e.ms("parent_id", f.parent.String())

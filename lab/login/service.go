@@ -106,7 +106,6 @@ type Service struct {
 	cfg      Config
 	def      int // index of the default region, -1 if none
 	issued   map[uint32]struct{}
-	skeleton map[uuid.UUID][]folder
 	stats    Stats
 	gridXML  []byte
 	gridJSON []byte
@@ -131,7 +130,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.MaxAgentGroups = 42
 	}
 	cfg.Regions = append([]Region(nil), cfg.Regions...)
-	s := &Service{cfg: cfg, def: -1, issued: map[uint32]struct{}{}, skeleton: map[uuid.UUID][]folder{}, online: map[uuid.UUID]uuid.UUID{}}
+	s := &Service{cfg: cfg, def: -1, issued: map[uint32]struct{}{}, online: map[uuid.UUID]uuid.UUID{}}
 	names := map[string]bool{}
 	for i := range s.cfg.Regions {
 		r := &s.cfg.Regions[i]

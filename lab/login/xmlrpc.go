@@ -2,18 +2,17 @@ package login
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
 // This file is the server side of XML-RPC, which github.com/kolo/xmlrpc does not provide: a
-// methodCall decoder on encoding/xml tokens, and a small append-only encoder whose output
-// (member order included) is fixed by the code that writes it.
+// methodCall decoder on our XML scanner (xmlscan.go), and a small append-only encoder whose
+// output (member order included) is fixed by the code that writes it.
 
 type kind uint8
 
@@ -82,258 +81,311 @@ const maxDepth = 64
 
 var errSyntax = errors.New("xmlrpc: malformed methodCall")
 
-type decoder struct {
-	d     *xml.Decoder
-	depth int
+// callDecoder decodes a methodCall with the scanner (xmlscan.go). It accepts exactly what the
+// encoding/xml decoder it replaced accepted, with the same results; that decoder is kept in
+// oracle_call_test.go and FuzzDecodeMethodCallMatchesOracle holds the two together.
+type callDecoder struct {
+	xmlDecoder
+	depth   int      // <value> nesting
+	members []member // the members of the structs being read, innermost last
+	items   []value  // the items of the arrays being read, innermost last
+}
+
+// xmlDecoder is what the methodCall and methodResponse decoders share: the scanner and the
+// token-level helpers, whose errors wrap errKind.
+type xmlDecoder struct {
+	s       scanner
+	acc     []byte // text of the element being read, when it came in several pieces
+	errKind error
 }
 
 // decodeMethodCall parses an XML-RPC methodCall. It accepts what real clients send beyond the
 // strict spec: untyped `<value>text</value>` (a string), empty `<value/>` (an empty string),
 // `<int>`/`<i4>`/`<i8>`, whitespace between elements, comments, and a member without a value.
 func decodeMethodCall(b []byte) (*methodCall, error) {
-	p := &decoder{d: xml.NewDecoder(bytes.NewReader(b))}
-	p.d.CharsetReader = charsetReader
-	if err := p.expectStart("methodCall"); err != nil {
+	d := callDecoders.Get().(*callDecoder)
+	defer d.release()
+	d.s.reset(b)
+	d.errKind = errSyntax
+	if err := d.expectStart("methodCall"); err != nil {
 		return nil, err
 	}
 	mc := &methodCall{}
 	seenName := false
 	for {
-		t, err := p.structural()
+		k, err := d.structural()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
-			case "methodName":
-				s, err := p.text()
+		switch k {
+		case tokStart:
+			switch {
+			case d.s.localIs("methodName"):
+				s, err := d.text()
 				if err != nil {
 					return nil, err
 				}
-				mc.method = strings.TrimSpace(s)
+				mc.method = string(bytes.TrimSpace(s))
 				seenName = true
-			case "params":
-				if err := p.params(mc); err != nil {
+			case d.s.localIs("params"):
+				if err := d.params(mc); err != nil {
 					return nil, err
 				}
 			default:
-				return nil, fmt.Errorf("%w: unexpected <%s> in <methodCall>", errSyntax, t.Name.Local)
+				return nil, d.unexpected("in <methodCall>")
 			}
-		case xml.EndElement:
+		case tokEnd:
 			if !seenName || mc.method == "" {
-				return nil, fmt.Errorf("%w: no <methodName>", errSyntax)
+				return nil, d.fail("no <methodName>")
 			}
-			// Only whitespace, comments and processing instructions may follow.
-			for {
-				t, err := p.structural()
-				if err == io.EOF {
-					return mc, nil
-				}
-				if err != nil {
-					return nil, err
-				}
-				return nil, fmt.Errorf("%w: %T after </methodCall>", errSyntax, t)
+			// Only white space, comments, processing instructions and directives may follow.
+			k, err := d.structural()
+			if err != nil {
+				return nil, err
 			}
+			if k != tokEOF {
+				return nil, d.fail("markup after </methodCall>")
+			}
+			return mc, nil
+		default:
+			return nil, d.fail("unexpected end of document")
 		}
 	}
 }
 
-// charsetReader lets requests declare ISO-8859-1 or US-ASCII besides UTF-8.
-func charsetReader(label string, r io.Reader) (io.Reader, error) {
-	switch strings.ToLower(label) {
-	case "iso-8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii":
-		b, err := io.ReadAll(r)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]byte, 0, len(b))
-		for _, c := range b {
-			out = utf8.AppendRune(out, rune(c))
-		}
-		return bytes.NewReader(out), nil
-	}
-	return nil, fmt.Errorf("xmlrpc: unsupported charset %q", label)
+// callDecoders keeps decoders, with their scanner's stack and scratch slices, for reuse.
+var callDecoders = sync.Pool{New: func() any { return new(callDecoder) }}
+
+func (d *callDecoder) release() {
+	clear(d.members[:cap(d.members)]) // drop the strings of this call
+	clear(d.items[:cap(d.items)])
+	d.members, d.items, d.depth = d.members[:0], d.items[:0], 0
+	d.s.reset(nil)
+	d.s.text = nil
+	callDecoders.Put(d)
 }
 
-// raw returns the next token, skipping comments, processing instructions and directives.
-func (p *decoder) raw() (xml.Token, error) {
+// fail returns a syntax error at the current token.
+func (d *xmlDecoder) fail(format string, args ...any) error {
+	return fmt.Errorf("%w: %w", d.errKind, d.s.errorAt(d.s.at, format, args...))
+}
+
+func (d *xmlDecoder) unexpected(where string) error {
+	return d.fail("unexpected <%s> %s", d.s.nameBytes(), where)
+}
+
+// raw returns the next token that is not a comment, processing instruction or directive.
+func (d *xmlDecoder) raw() (tokKind, error) {
 	for {
-		t, err := p.d.Token()
-		if err != nil {
-			if err == io.EOF {
-				return nil, io.EOF
-			}
-			return nil, fmt.Errorf("%w: %v", errSyntax, err)
+		switch k := d.s.next(); k {
+		case tokComment, tokPI, tokDirective:
+		case tokErr:
+			return k, fmt.Errorf("%w: %w", d.errKind, d.s.err)
+		default:
+			return k, nil
 		}
-		switch t.(type) {
-		case xml.Comment, xml.ProcInst, xml.Directive:
-			continue
-		}
-		return t, nil
 	}
 }
 
-// structural returns the next element boundary; only whitespace text may come before it.
-func (p *decoder) structural() (xml.Token, error) {
+// structural returns the next start tag, end tag or end of document; only white space may
+// come before it.
+func (d *xmlDecoder) structural() (tokKind, error) {
 	for {
-		t, err := p.raw()
+		k, err := d.raw()
 		if err != nil {
-			return nil, err
+			return k, err
 		}
-		if cd, ok := t.(xml.CharData); ok {
-			if len(bytes.TrimSpace(cd)) != 0 {
-				return nil, fmt.Errorf("%w: unexpected text %q", errSyntax, truncate(string(cd)))
-			}
-			continue
+		if k != tokText {
+			return k, nil
 		}
-		return t, nil
+		if !isBlank(d.s.text) {
+			return k, d.fail("unexpected text %q", truncate(string(d.s.text)))
+		}
 	}
 }
 
-func (p *decoder) expectStart(name string) error {
-	t, err := p.structural()
-	if err == io.EOF {
-		return fmt.Errorf("%w: empty document", errSyntax)
-	}
+func (d *xmlDecoder) expectStart(name string) error {
+	k, err := d.structural()
 	if err != nil {
 		return err
 	}
-	se, ok := t.(xml.StartElement)
-	if !ok || se.Name.Local != name {
-		return fmt.Errorf("%w: expected <%s>", errSyntax, name)
+	switch {
+	case k == tokEOF:
+		return d.fail("empty document")
+	case k != tokStart || !d.s.localIs(name):
+		return d.fail("expected <%s>", name)
 	}
 	return nil
 }
 
-func unexpectedEOF(err error) error {
-	if err == io.EOF {
-		return fmt.Errorf("%w: unexpected end of document", errSyntax)
+// addText adds the current text token to the got pieces read so far (whole, in d.acc if
+// owned) and returns the whole. A first piece that is a slice of the body is returned as is;
+// anything else is gathered in d.acc.
+func (d *xmlDecoder) addText(whole []byte, got int, owned bool) ([]byte, bool) {
+	t := d.s.text
+	if got == 0 {
+		if d.s.inSrc {
+			return t, false
+		}
+		d.acc = append(d.acc[:0], t...)
+		return d.acc, true
 	}
-	return err
+	if !owned {
+		d.acc = append(d.acc[:0], whole...)
+	}
+	d.acc = append(d.acc, t...)
+	return d.acc, true
 }
 
 // text reads character data up to the end of the current element; no child elements allowed.
-func (p *decoder) text() (string, error) {
-	var sb strings.Builder
+// The result is valid until the next token.
+func (d *xmlDecoder) text() ([]byte, error) {
+	b, _, err := d.textPieces()
+	return b, err
+}
+
+// textPieces is text that also tells whether there was any character data at all (an empty
+// CDATA section counts; comments do not).
+func (d *xmlDecoder) textPieces() ([]byte, bool, error) {
+	var whole []byte
+	got, owned := 0, false
 	for {
-		t, err := p.raw()
+		k, err := d.raw()
 		if err != nil {
-			return "", unexpectedEOF(err)
+			return nil, false, err
 		}
-		switch t := t.(type) {
-		case xml.CharData:
-			sb.Write(t)
-		case xml.StartElement:
-			return "", fmt.Errorf("%w: unexpected <%s> in text", errSyntax, t.Name.Local)
-		case xml.EndElement:
-			return sb.String(), nil
+		switch k {
+		case tokText:
+			whole, owned = d.addText(whole, got, owned)
+			got++
+		case tokStart:
+			return nil, false, d.unexpected("in text")
+		case tokEnd:
+			return whole, got > 0, nil
+		default:
+			return nil, false, d.fail("unexpected end of document")
 		}
 	}
 }
 
-func (p *decoder) params(mc *methodCall) error {
+func (d *callDecoder) params(mc *methodCall) error {
 	for {
-		t, err := p.structural()
+		k, err := d.structural()
 		if err != nil {
-			return unexpectedEOF(err)
+			return err
 		}
-		switch t := t.(type) {
-		case xml.EndElement:
+		switch k {
+		case tokEnd:
 			return nil
-		case xml.StartElement:
-			if t.Name.Local != "param" {
-				return fmt.Errorf("%w: unexpected <%s> in <params>", errSyntax, t.Name.Local)
+		case tokStart:
+			if !d.s.localIs("param") {
+				return d.unexpected("in <params>")
 			}
-			if err := p.expectStart("value"); err != nil {
-				return unexpectedEOF(err)
+			if err := d.expectStart("value"); err != nil {
+				return err
 			}
-			v, err := p.value()
+			v, err := d.value()
 			if err != nil {
 				return err
 			}
 			mc.params = append(mc.params, v)
-			t2, err := p.structural()
+			k, err := d.structural()
 			if err != nil {
-				return unexpectedEOF(err)
+				return err
 			}
-			if _, ok := t2.(xml.EndElement); !ok {
-				return fmt.Errorf("%w: <param> holds more than one value", errSyntax)
+			if k != tokEnd {
+				return d.fail("<param> holds more than one value")
 			}
+		default:
+			return d.fail("unexpected end of document")
 		}
 	}
 }
 
 // value decodes the inside of a <value> element whose start tag has been read.
-func (p *decoder) value() (value, error) {
-	p.depth++
-	defer func() { p.depth-- }()
-	if p.depth > maxDepth {
-		return value{}, fmt.Errorf("%w: values nested deeper than %d", errSyntax, maxDepth)
+func (d *callDecoder) value() (value, error) {
+	if d.depth >= maxDepth {
+		return value{}, d.fail("values nested deeper than %d", maxDepth)
 	}
-	var text strings.Builder
+	d.depth++
+	v, err := d.valueContent()
+	d.depth--
+	return v, err
+}
+
+func (d *callDecoder) valueContent() (value, error) {
+	var text []byte
+	got, owned := 0, false
 	for {
-		t, err := p.raw()
+		k, err := d.raw()
 		if err != nil {
-			return value{}, unexpectedEOF(err)
+			return value{}, err
 		}
-		switch t := t.(type) {
-		case xml.CharData:
-			text.Write(t)
-		case xml.EndElement:
+		switch k {
+		case tokText:
+			text, owned = d.addText(text, got, owned)
+			got++
+		case tokEnd:
 			// Untyped (or empty) value: a string, as the spec says.
-			return value{kind: kindString, text: text.String()}, nil
-		case xml.StartElement:
-			if strings.TrimSpace(text.String()) != "" {
-				return value{}, fmt.Errorf("%w: text and <%s> in one <value>", errSyntax, t.Name.Local)
+			return value{kind: kindString, text: string(text)}, nil
+		case tokStart:
+			if !isBlank(text) {
+				return value{}, d.fail("text and <%s> in one <value>", d.s.nameBytes())
 			}
-			v, err := p.typed(t.Name.Local)
+			v, err := d.typed()
 			if err != nil {
 				return value{}, err
 			}
-			end, err := p.structural()
+			k, err := d.structural()
 			if err != nil {
-				return value{}, unexpectedEOF(err)
+				return value{}, err
 			}
-			if _, ok := end.(xml.EndElement); !ok {
-				return value{}, fmt.Errorf("%w: <value> holds more than one element", errSyntax)
+			if k != tokEnd {
+				return value{}, d.fail("<value> holds more than one element")
 			}
 			return v, nil
+		default:
+			return value{}, d.fail("unexpected end of document")
 		}
 	}
 }
 
-func (p *decoder) typed(name string) (value, error) {
-	switch name {
-	case "struct":
-		return p.structValue()
-	case "array":
-		return p.arrayValue()
+// typed decodes the element whose start tag was just read inside a <value>.
+func (d *callDecoder) typed() (value, error) {
+	switch {
+	case d.s.localIs("struct"):
+		return d.structValue()
+	case d.s.localIs("array"):
+		return d.arrayValue()
 	}
-	s, err := p.text()
+	name := d.s.localBytes() // stays valid: the scanner never writes into a document
+	b, err := d.text()
 	if err != nil {
 		return value{}, err
 	}
 	bad := func() (value, error) {
-		return value{}, fmt.Errorf("%w: <%s>%s</%s> is not valid", errSyntax, name, truncate(s), name)
+		return value{}, d.fail("<%s>%s</%s> is not valid", name, truncate(string(b)), name)
 	}
-	ts := strings.TrimSpace(s)
-	switch name {
+	tb := bytes.TrimSpace(b)
+	switch string(name) {
 	case "string":
-		return value{kind: kindString, text: s}, nil
+		return value{kind: kindString, text: string(b)}, nil
 	case "i4", "int":
+		ts := string(tb)
 		n, err := strconv.ParseInt(ts, 10, 32)
 		if err != nil {
 			return bad()
 		}
 		return value{kind: kindInt, text: ts, i: n}, nil
 	case "i8":
+		ts := string(tb)
 		n, err := strconv.ParseInt(ts, 10, 64)
 		if err != nil {
 			return bad()
 		}
 		return value{kind: kindInt, text: ts, i: n}, nil
 	case "boolean":
+		ts := string(tb)
 		switch strings.ToLower(ts) {
 		case "1", "true":
 			return value{kind: kindBool, text: ts, b: true}, nil
@@ -342,112 +394,129 @@ func (p *decoder) typed(name string) (value, error) {
 		}
 		return bad()
 	case "double":
+		ts := string(tb)
 		f, err := strconv.ParseFloat(ts, 64)
 		if err != nil {
 			return bad()
 		}
 		return value{kind: kindDouble, text: ts, f: f}, nil
 	case "dateTime.iso8601":
-		return value{kind: kindDateTime, text: ts}, nil
+		return value{kind: kindDateTime, text: string(tb)}, nil
 	case "base64":
-		return value{kind: kindBase64, text: ts}, nil
+		return value{kind: kindBase64, text: string(tb)}, nil
 	case "nil":
-		if ts != "" {
+		if len(tb) != 0 {
 			return bad()
 		}
 		return value{kind: kindNil}, nil
 	}
-	return value{}, fmt.Errorf("%w: unknown type <%s>", errSyntax, name)
+	return value{}, d.fail("unknown type <%s>", name)
 }
 
-func (p *decoder) structValue() (value, error) {
-	v := value{kind: kindStruct}
+func (d *callDecoder) structValue() (value, error) {
+	base := len(d.members)
+	defer func() { d.members = d.members[:base] }()
 	for {
-		t, err := p.structural()
+		k, err := d.structural()
 		if err != nil {
-			return value{}, unexpectedEOF(err)
+			return value{}, err
 		}
-		switch t := t.(type) {
-		case xml.EndElement:
-			return v, nil
-		case xml.StartElement:
-			if t.Name.Local != "member" {
-				return value{}, fmt.Errorf("%w: unexpected <%s> in <struct>", errSyntax, t.Name.Local)
+		switch k {
+		case tokEnd:
+			v := value{kind: kindStruct}
+			if len(d.members) > base {
+				v.members = append([]member(nil), d.members[base:]...)
 			}
-			m, err := p.member()
+			return v, nil
+		case tokStart:
+			if !d.s.localIs("member") {
+				return value{}, d.unexpected("in <struct>")
+			}
+			m, err := d.member()
 			if err != nil {
 				return value{}, err
 			}
-			v.members = append(v.members, m)
+			d.members = append(d.members, m)
+		default:
+			return value{}, d.fail("unexpected end of document")
 		}
 	}
 }
 
-func (p *decoder) member() (member, error) {
+func (d *callDecoder) member() (member, error) {
 	var m member
 	haveName := false
 	m.v = value{kind: kindNil} // a member without <value> (seen in the wild) is nil
 	for {
-		t, err := p.structural()
+		k, err := d.structural()
 		if err != nil {
-			return member{}, unexpectedEOF(err)
+			return member{}, err
 		}
-		switch t := t.(type) {
-		case xml.EndElement:
+		switch k {
+		case tokEnd:
 			if !haveName {
-				return member{}, fmt.Errorf("%w: <member> without <name>", errSyntax)
+				return member{}, d.fail("<member> without <name>")
 			}
 			return m, nil
-		case xml.StartElement:
-			switch t.Name.Local {
-			case "name":
-				s, err := p.text()
+		case tokStart:
+			switch {
+			case d.s.localIs("name"):
+				b, err := d.text()
 				if err != nil {
 					return member{}, err
 				}
-				m.name = s
+				m.name = string(b)
 				haveName = true
-			case "value":
-				v, err := p.value()
+			case d.s.localIs("value"):
+				v, err := d.value()
 				if err != nil {
 					return member{}, err
 				}
 				m.v = v
 			default:
-				return member{}, fmt.Errorf("%w: unexpected <%s> in <member>", errSyntax, t.Name.Local)
+				return member{}, d.unexpected("in <member>")
 			}
+		default:
+			return member{}, d.fail("unexpected end of document")
 		}
 	}
 }
 
-func (p *decoder) arrayValue() (value, error) {
-	v := value{kind: kindArray}
+func (d *callDecoder) arrayValue() (value, error) {
+	base := len(d.items)
+	defer func() { d.items = d.items[:base] }()
 	inData := false
 	for {
-		t, err := p.structural()
+		k, err := d.structural()
 		if err != nil {
-			return value{}, unexpectedEOF(err)
+			return value{}, err
 		}
-		switch t := t.(type) {
-		case xml.EndElement:
-			if t.Name.Local == "data" {
+		switch k {
+		case tokEnd:
+			if d.s.localIs("data") {
 				inData = false
 				continue
 			}
-			return v, nil // </array>
-		case xml.StartElement:
+			v := value{kind: kindArray} // </array>
+			if len(d.items) > base {
+				v.items = append([]value(nil), d.items[base:]...)
+			}
+			return v, nil
+		case tokStart:
 			switch {
-			case t.Name.Local == "data" && !inData:
+			case d.s.localIs("data") && !inData:
 				inData = true
-			case t.Name.Local == "value" && inData:
-				item, err := p.value()
+			case d.s.localIs("value") && inData:
+				item, err := d.value()
 				if err != nil {
 					return value{}, err
 				}
-				v.items = append(v.items, item)
+				d.items = append(d.items, item)
 			default:
-				return value{}, fmt.Errorf("%w: unexpected <%s> in <array>", errSyntax, t.Name.Local)
+				return value{}, d.unexpected("in <array>")
 			}
+		default:
+			return value{}, d.fail("unexpected end of document")
 		}
 	}
 }
@@ -534,4 +603,82 @@ func (e *enc) fault(code int32, msg string) {
 	e.ms("faultString", msg)
 	e.endStruct()
 	e.raw("</fault></methodResponse>")
+}
+
+// escText appends s as encoding/xml's EscapeText escapes it (kolo/xmlrpc's requests were
+// written so): the markup characters and both quotes, tab, newline and carriage return as
+// references, and invalid UTF-8 or characters XML 1.0 cannot carry as U+FFFD.
+func (e *enc) escText(s string) {
+	last := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		var esc string
+		w := 1
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"':
+				esc = "&#34;"
+			case '\'':
+				esc = "&#39;"
+			case '&':
+				esc = "&amp;"
+			case '<':
+				esc = "&lt;"
+			case '>':
+				esc = "&gt;"
+			case '\t':
+				esc = "&#x9;"
+			case '\n':
+				esc = "&#xA;"
+			case '\r':
+				esc = "&#xD;"
+			default:
+				if c >= 0x20 {
+					i++
+					continue
+				}
+				esc = "\uFFFD"
+			}
+		} else {
+			var r rune
+			r, w = utf8.DecodeRuneInString(s[i:])
+			if isXMLChar(r) && !(r == utf8.RuneError && w == 1) {
+				i += w
+				continue
+			}
+			esc = "\uFFFD"
+		}
+		e.b = append(e.b, s[last:i]...)
+		e.b = append(e.b, esc...)
+		i += w
+		last = i
+	}
+	e.b = append(e.b, s[last:]...)
+}
+
+// reqString, reqInt and reqBool write request members as kolo/xmlrpc did.
+func (e *enc) reqString(n, s string) {
+	e.raw("<member><name>")
+	e.raw(n)
+	e.raw("</name><value><string>")
+	e.escText(s)
+	e.raw("</string></value></member>")
+}
+
+func (e *enc) reqInt(n string, v int) {
+	e.raw("<member><name>")
+	e.raw(n)
+	e.raw("</name><value><int>")
+	e.b = strconv.AppendInt(e.b, int64(v), 10)
+	e.raw("</int></value></member>")
+}
+
+func (e *enc) reqBool(n string, v bool) {
+	e.raw("<member><name>")
+	e.raw(n)
+	if v {
+		e.raw("</name><value><boolean>1</boolean></value></member>")
+	} else {
+		e.raw("</name><value><boolean>0</boolean></value></member>")
+	}
 }

@@ -1,0 +1,477 @@
+package login
+
+import (
+	"bytes"
+	"errors"
+)
+
+// The viewer's side of a login reply: decodeReplyWire reads a methodResponse with the
+// scanner into a wireReply, taking the members DecodeReply uses and skipping the others (the
+// inventory skeleton, the library, textures...) after checking only that they are well formed.
+//
+// The grammar is the one decodeMethodCall reads values with — <methodResponse><params>
+// <param><value>, white space, comments and processing instructions between elements — and
+// the values are read the way kolo/xmlrpc read them into DecodeReply's typed struct before
+// (oracle_kolo_test.go), so that a reply gives the same Reply:
+//   - a string member takes <string> or <base64> text as is, or untyped text trimmed of
+//     white space; an integer member takes <int>, <i4> or <i8> (64 bits, no white space); any
+//     other type, or a struct or array, is an error;
+//   - a typed element with no character data at all (<string/>, <nil/>, even <foo/>), or an
+//     empty or blank untyped value, leaves the member as it was — but, unlike kolo/xmlrpc, the
+//     members after it are still read;
+//   - a member's <name> comes first; its first <value> counts and the rest of the member is
+//     skipped; a repeated member overrides an earlier one; inventory-root items add up.
+//   - only the first <param> is read.
+
+var errBadResponse = errors.New("xmlrpc: malformed methodResponse")
+
+type replyDecoder struct {
+	xmlDecoder
+}
+
+// decodeReplyWire decodes a methodResponse into w.
+func decodeReplyWire(body []byte, w *wireReply) error {
+	d := &replyDecoder{}
+	d.s.reset(body)
+	d.errKind = errBadResponse
+	if err := d.expectStart("methodResponse"); err != nil {
+		return err
+	}
+	decoded := false
+	for {
+		k, err := d.structural()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case tokStart:
+			if !d.s.localIs("params") {
+				return d.unexpected("in <methodResponse>")
+			}
+			if err := d.params(w, &decoded); err != nil {
+				return err
+			}
+		case tokEnd:
+			if !decoded {
+				return d.fail("no <param> in the response")
+			}
+			k, err := d.structural()
+			if err != nil {
+				return err
+			}
+			if k != tokEOF {
+				return d.fail("markup after </methodResponse>")
+			}
+			return nil
+		default:
+			return d.fail("unexpected end of document")
+		}
+	}
+}
+
+func (d *replyDecoder) params(w *wireReply, decoded *bool) error {
+	for {
+		k, err := d.structural()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case tokEnd:
+			return nil
+		case tokStart:
+			if !d.s.localIs("param") {
+				return d.unexpected("in <params>")
+			}
+			if *decoded {
+				if d.s.skipElement() == tokErr {
+					return d.scanErr()
+				}
+				continue
+			}
+			if err := d.expectStart("value"); err != nil {
+				return err
+			}
+			if err := d.topValue(w); err != nil {
+				return err
+			}
+			*decoded = true
+			k, err := d.structural()
+			if err != nil {
+				return err
+			}
+			if k != tokEnd {
+				return d.fail("<param> holds more than one value")
+			}
+		default:
+			return d.fail("unexpected end of document")
+		}
+	}
+}
+
+func (d *replyDecoder) scanErr() error {
+	_, err := d.raw() // the scanner keeps returning its error
+	return err
+}
+
+// openValue reads a <value>'s content (its start tag read) up to its type element. For an
+// untyped value it returns the text, </value> read; else typed is true and the type element's
+// start tag has just been read.
+func (d *replyDecoder) openValue() (typed bool, text []byte, err error) {
+	got, owned := 0, false
+	for {
+		k, err := d.raw()
+		if err != nil {
+			return false, nil, err
+		}
+		switch k {
+		case tokText:
+			text, owned = d.addText(text, got, owned)
+			got++
+		case tokEnd:
+			return false, text, nil
+		case tokStart:
+			if !isBlank(text) {
+				return false, nil, d.fail("text and <%s> in one <value>", d.s.nameBytes())
+			}
+			return true, nil, nil
+		default:
+			return false, nil, d.fail("unexpected end of document")
+		}
+	}
+}
+
+// closeValue reads </value> after the type element.
+func (d *replyDecoder) closeValue() error {
+	k, err := d.structural()
+	if err != nil {
+		return err
+	}
+	if k != tokEnd {
+		return d.fail("<value> holds more than one element")
+	}
+	return nil
+}
+
+// otherType handles a type element a member cannot take: an error unless it holds no
+// character data at all.
+func (d *replyDecoder) otherType(want string) error {
+	if d.s.localIs("struct") || d.s.localIs("array") {
+		return d.fail("expected %s, found <%s>", want, d.s.nameBytes())
+	}
+	name := d.s.nameBytes()
+	_, present, err := d.textPieces()
+	if err != nil {
+		return err
+	}
+	if present {
+		return d.fail("expected %s, found <%s>", want, name)
+	}
+	return d.closeValue()
+}
+
+func (d *replyDecoder) stringValue(dst *string) error {
+	typed, text, err := d.openValue()
+	if err != nil {
+		return err
+	}
+	if !typed {
+		if t := bytes.TrimSpace(text); len(t) > 0 {
+			*dst = string(t)
+		}
+		return nil
+	}
+	if !d.s.localIs("string") && !d.s.localIs("base64") {
+		return d.otherType("a string")
+	}
+	b, present, err := d.textPieces()
+	if err != nil {
+		return err
+	}
+	if present {
+		*dst = string(b)
+	}
+	return d.closeValue()
+}
+
+func (d *replyDecoder) intValue(dst *int64) error {
+	typed, text, err := d.openValue()
+	if err != nil {
+		return err
+	}
+	if !typed {
+		if !isBlank(text) {
+			return d.fail("expected an integer, found text %q", truncate(string(text)))
+		}
+		return nil
+	}
+	if !d.s.localIs("int") && !d.s.localIs("i4") && !d.s.localIs("i8") {
+		return d.otherType("an integer")
+	}
+	name := d.s.nameBytes()
+	b, present, err := d.textPieces()
+	if err != nil {
+		return err
+	}
+	if present {
+		n, ok := parseInt64(b)
+		if !ok {
+			return d.fail("<%s>%s</%s> is not a 64-bit integer", name, truncate(string(b)), name)
+		}
+		*dst = n
+	}
+	return d.closeValue()
+}
+
+// parseInt64 parses an optionally signed decimal integer as strconv.ParseInt(s, 10, 64) does.
+func parseInt64(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if n > (1<<63)/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+		if n > 1<<63 {
+			return 0, false
+		}
+	}
+	if neg {
+		return -int64(n), true // -(1<<63) wraps to itself, the minimum
+	}
+	if n == 1<<63 {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+// topValue reads the reply's <value>: a struct, or nothing.
+func (d *replyDecoder) topValue(w *wireReply) error {
+	typed, text, err := d.openValue()
+	if err != nil {
+		return err
+	}
+	if !typed {
+		if !isBlank(text) {
+			return d.fail("expected a struct, found text %q", truncate(string(text)))
+		}
+		return nil
+	}
+	if !d.s.localIs("struct") {
+		return d.otherType("a struct")
+	}
+	if err := d.structValue(w, nil); err != nil {
+		return err
+	}
+	return d.closeValue()
+}
+
+// folderArray reads inventory-root's value: an array of structs with a folder_id.
+func (d *replyDecoder) folderArray(w *wireReply) error {
+	typed, text, err := d.openValue()
+	if err != nil {
+		return err
+	}
+	if !typed {
+		if !isBlank(text) {
+			return d.fail("expected an array, found text %q", truncate(string(text)))
+		}
+		return nil
+	}
+	if !d.s.localIs("array") {
+		return d.otherType("an array")
+	}
+	inData := false
+	for {
+		k, err := d.structural()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case tokEnd:
+			if inData {
+				inData = false
+				continue
+			}
+			return d.closeValue() // </array>
+		case tokStart:
+			switch {
+			case d.s.localIs("data") && !inData:
+				inData = true
+			case d.s.localIs("value") && inData:
+				if err := d.folderItem(w); err != nil {
+					return err
+				}
+			default:
+				return d.unexpected("in <array>")
+			}
+		default:
+			return d.fail("unexpected end of document")
+		}
+	}
+}
+
+// folderItem reads one inventory-root item (its <value> start tag read).
+func (d *replyDecoder) folderItem(w *wireReply) error {
+	var id string
+	typed, text, err := d.openValue()
+	switch {
+	case err != nil:
+		return err
+	case !typed:
+		if !isBlank(text) {
+			return d.fail("expected a struct, found text %q", truncate(string(text)))
+		}
+	case d.s.localIs("struct"):
+		if err := d.structValue(nil, &id); err != nil {
+			return err
+		}
+		if err := d.closeValue(); err != nil {
+			return err
+		}
+	default:
+		if err := d.otherType("a struct"); err != nil {
+			return err
+		}
+	}
+	if w.InventoryRoots == 0 {
+		w.InventoryRoot = id
+	}
+	w.InventoryRoots++
+	return nil
+}
+
+type fieldKind uint8
+
+const (
+	fieldSkip fieldKind = iota
+	fieldString
+	fieldInt
+	fieldFolders
+)
+
+// replyField returns where the reply member called name goes.
+func replyField(w *wireReply, name []byte) (fieldKind, *string, *int64) {
+	switch string(name) {
+	case "login":
+		return fieldString, &w.Login, nil
+	case "reason":
+		return fieldString, &w.Reason, nil
+	case "message":
+		return fieldString, &w.Message, nil
+	case "first_name":
+		return fieldString, &w.FirstName, nil
+	case "last_name":
+		return fieldString, &w.LastName, nil
+	case "agent_id":
+		return fieldString, &w.AgentID, nil
+	case "session_id":
+		return fieldString, &w.SessionID, nil
+	case "secure_session_id":
+		return fieldString, &w.SecureSessionID, nil
+	case "circuit_code":
+		return fieldInt, nil, &w.CircuitCode
+	case "sim_ip":
+		return fieldString, &w.SimIP, nil
+	case "sim_port":
+		return fieldInt, nil, &w.SimPort
+	case "region_x":
+		return fieldInt, nil, &w.RegionX
+	case "region_y":
+		return fieldInt, nil, &w.RegionY
+	case "seed_capability":
+		return fieldString, &w.SeedCapability, nil
+	case "look_at":
+		return fieldString, &w.LookAt, nil
+	case "start_location":
+		return fieldString, &w.StartLocation, nil
+	case "inventory-root":
+		return fieldFolders, nil, nil
+	}
+	return fieldSkip, nil, nil
+}
+
+// structValue reads a <struct> (its start tag read): the reply's members into w, or, with w
+// nil, an inventory-root item's folder_id into folder.
+func (d *replyDecoder) structValue(w *wireReply, folder *string) error {
+	for {
+		k, err := d.structural()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case tokEnd:
+			return nil
+		case tokStart:
+			if !d.s.localIs("member") {
+				return d.unexpected("in <struct>")
+			}
+			if err := d.member(w, folder); err != nil {
+				return err
+			}
+		default:
+			return d.fail("unexpected end of document")
+		}
+	}
+}
+
+func (d *replyDecoder) member(w *wireReply, folder *string) error {
+	k, err := d.structural()
+	if err != nil {
+		return err
+	}
+	if k != tokStart || !d.s.localIs("name") {
+		return d.fail("expected <name> first in <member>")
+	}
+	name, err := d.text()
+	if err != nil {
+		return err
+	}
+	kind, sp, ip := fieldSkip, (*string)(nil), (*int64)(nil)
+	switch {
+	case w != nil:
+		kind, sp, ip = replyField(w, name)
+	case string(name) == "folder_id":
+		kind, sp = fieldString, folder
+	}
+	for {
+		k, err := d.structural()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case tokEnd:
+			return nil // </member>
+		case tokStart:
+			if kind == fieldSkip || !d.s.localIs("value") {
+				if d.s.skipElement() == tokErr {
+					return d.scanErr()
+				}
+				continue
+			}
+			switch kind {
+			case fieldString:
+				err = d.stringValue(sp)
+			case fieldInt:
+				err = d.intValue(ip)
+			case fieldFolders:
+				err = d.folderArray(w)
+			}
+			if err != nil {
+				return err
+			}
+			kind = fieldSkip // the first value counts
+		default:
+			return d.fail("unexpected end of document")
+		}
+	}
+}
