@@ -110,6 +110,9 @@ type Service struct {
 	gridXML  []byte
 	gridJSON []byte
 	online   map[uuid.UUID]uuid.UUID // agent → session
+	// replySize is the longest login reply written so far: the next one's buffer starts with
+	// that capacity (it affects allocation only, never the bytes).
+	replySize int
 }
 
 // New checks cfg and returns a Service.
@@ -259,7 +262,10 @@ func (s *Service) ServeVHTTP(req *http.Request, body []byte, r func(vhttp.Respon
 	var e enc
 	switch call.method {
 	case "login_to_simulator":
-		s.login(call, req, func(e *enc) { reply(r, http.StatusOK, "text/xml", e.b) })
+		s.login(call, req, func(e *enc) {
+			s.replySize = max(s.replySize, len(e.b))
+			reply(r, http.StatusOK, "text/xml", e.b)
+		})
 		return
 	case "get_grid_info":
 		e.beginResponse()
@@ -333,7 +339,7 @@ func (s *Service) failure(e *enc, reason, msg string) {
 // for every failure before the destination is asked, later when the region has answered.
 func (s *Service) login(call *methodCall, req *http.Request, finish func(e *enc)) {
 	s.stats.Requests++
-	e := &enc{}
+	e := &enc{b: make([]byte, 0, s.replySize)} // one allocation, not a doubling chain
 	fail := func(reason, msg string) {
 		s.failure(e, reason, msg)
 		finish(e)

@@ -535,7 +535,13 @@ func (e *enc) raw(s string) { e.b = append(e.b, s...) }
 
 // esc appends s as XML character data. Characters XML 1.0 cannot carry become U+FFFD.
 func (e *enc) esc(s string) {
-	for _, r := range s {
+	// Most of a reply is printable ASCII with nothing to escape: copy that prefix whole.
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < utf8.RuneSelf && s[i] != '&' && s[i] != '<' && s[i] != '>' {
+		i++
+	}
+	e.b = append(e.b, s[:i]...)
+	for _, r := range s[i:] {
 		switch {
 		case r == '&':
 			e.b = append(e.b, "&amp;"...)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -17,6 +18,7 @@ import (
 // Stream is the consumer-side view of a connection: the transport delivers the other direction
 // through OnConnect, OnData and OnClose.
 type Stream interface {
+	// Write sends b; it must copy what it keeps, since vhttp reuses b once Write returns.
 	Write(b []byte)
 	Close()
 }
@@ -145,7 +147,7 @@ func (c *ServerConn) fail(status int) {
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		ContentLength: int64(len(body)),
 		Close:         true,
-	})
+	}, len(body))
 	c.shut()
 }
 
@@ -158,9 +160,12 @@ func (c *ServerConn) shut() {
 	c.s.Close()
 }
 
-func (c *ServerConn) write(r *http.Response) {
-	var out bytes.Buffer
-	if err := r.Write(&out); err != nil {
+func (c *ServerConn) write(r *http.Response, bodyLen int) {
+	out := responseBufs.Get().(*bytes.Buffer)
+	defer responseBufs.Put(out)
+	out.Reset()
+	out.Grow(bodyLen + 1024) // the header block too: one allocation, not a doubling chain
+	if err := r.Write(out); err != nil {
 		// Only a broken header value can get here; answer something well-formed instead.
 		out.Reset()
 		out.WriteString("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -168,6 +173,9 @@ func (c *ServerConn) write(r *http.Response) {
 	}
 	c.s.Write(out.Bytes())
 }
+
+// responseBufs hold a response while it is written to the stream, which copies it.
+var responseBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (c *ServerConn) loop() {
 	if c.inLoop {
@@ -234,7 +242,14 @@ func (c *ServerConn) next() bool {
 		c.expectContinue(req)
 		return false
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, c.maxBody+1))
+	var body []byte
+	if !chunked && req.ContentLength > 0 {
+		// The whole body is in the buffer (checked above): one exact allocation.
+		body = make([]byte, req.ContentLength)
+		_, err = io.ReadFull(req.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(req.Body, c.maxBody+1))
+	}
 	switch {
 	case err != nil && incomplete(err):
 		if chunked && int64(len(c.buf)-hl) > 2*c.maxBody+MaxHeaderBytes {
@@ -318,7 +333,7 @@ func (c *ServerConn) respond(req *http.Request, r Response, closeAfter bool) {
 			h.Set("Content-Length", "0")
 		}
 	}
-	c.write(resp)
+	c.write(resp, len(r.Body))
 	if closeAfter {
 		c.shut()
 		return
@@ -458,6 +473,11 @@ func (c *ClientConn) parse(eof bool) {
 				return
 			}
 			c.head, c.hl = resp, hl
+			if n := resp.ContentLength; n > 0 && len(resp.TransferEncoding) == 0 && hl+int(n) > len(c.buf) {
+				// Room for the whole body now: a 24 KB login reply arrives in ~17 segments,
+				// and growing the buffer by appends would copy it over and over.
+				c.buf = slices.Grow(c.buf, hl+int(n)-len(c.buf))
+			}
 		}
 		resp, hl := c.head, c.hl
 		rest := c.buf[hl:]
