@@ -57,17 +57,17 @@ type TraceEvent struct {
 
 func (v *Viewer) trace(e TraceEvent) {
 	e.At = v.now()
-	v.cfg.Trace(v, e)
+	v.traceFn(v, e)
 }
 
 func (v *Viewer) traceNote(k TraceKind, note string) {
-	if v.cfg.Trace != nil {
+	if v.traceFn != nil {
 		v.trace(TraceEvent{Kind: k, Note: note})
 	}
 }
 
 func (v *Viewer) traceLoginReply(resp *http.Response, err error) {
-	if v.cfg.Trace == nil {
+	if v.traceFn == nil {
 		return
 	}
 	note := "no reply"
@@ -81,7 +81,7 @@ func (v *Viewer) traceLoginReply(resp *http.Response, err error) {
 }
 
 func (v *Viewer) traceDatagram(k TraceKind, b []byte) {
-	if v.cfg.Trace == nil {
+	if v.traceFn == nil {
 		return
 	}
 	e := TraceEvent{Kind: k, Size: len(b)}

@@ -152,6 +152,15 @@ type Viewer struct {
 	sock       UDPSocket
 	au         lludp.AgentUpdate // built once in world: Send encodes it at once and keeps nothing
 	pingMsg    lludp.StartPingCheck
+	// Copied from cfg by New, for the same cache lines: what every datagram and timer reads.
+	clock         circuit.Clock
+	traceFn       func(v *Viewer, e TraceEvent)
+	rand          *rand.Rand
+	sim           netip.AddrPort // the region's address (res.Sim), once the login reply is in
+	updateEvery   time.Duration  // AgentUpdate period in world
+	pingEvery     time.Duration
+	regionTimeout time.Duration
+	anyPacket     bool // Profile.RegionTimeoutAnyPacket
 
 	cfg      Config
 	res      Result
@@ -166,7 +175,13 @@ type Viewer struct {
 
 // New returns a viewer that starts when Start is called.
 func New(cfg Config) *Viewer {
-	v := &Viewer{cfg: cfg}
+	v := &Viewer{cfg: cfg, clock: cfg.Clock, traceFn: cfg.Trace, rand: cfg.Rand,
+		pingEvery: cfg.Profile.PingInterval, regionTimeout: cfg.Profile.RegionTimeout,
+		anyPacket: cfg.Profile.RegionTimeoutAnyPacket}
+	v.updateEvery = cfg.Profile.AgentUpdateInterval
+	if cfg.AgentUpdates != 0 {
+		v.updateEvery = max(cfg.AgentUpdates, 0)
+	}
 	for i := range v.res.Stages {
 		v.res.Stages[i] = -1
 	}
@@ -187,7 +202,7 @@ func (v *Viewer) CircuitStats() circuit.Stats {
 // Config returns the viewer's configuration.
 func (v *Viewer) Config() *Config { return &v.cfg }
 
-func (v *Viewer) now() sim.Time { return v.cfg.Clock.Now() }
+func (v *Viewer) now() sim.Time { return v.clock.Now() }
 
 func (v *Viewer) status(s string) { v.res.Status = s }
 
@@ -237,7 +252,7 @@ func (v *Viewer) Start() {
 	}
 	v.traceNote(TraceLoginRequest, "login_to_simulator")
 	if v.cfg.Profile.LoginTimeout > 0 {
-		v.timer = v.cfg.Clock.After(v.cfg.Profile.LoginTimeout, "viewer-login-timeout", func() {
+		v.timer = v.clock.After(v.cfg.Profile.LoginTimeout, "viewer-login-timeout", func() {
 			if v.conn != nil {
 				v.conn.Abort()
 			}
@@ -328,6 +343,7 @@ func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
 	v.res.CircuitCode = reply.CircuitCode
 	v.res.AgentID = reply.AgentID
 	v.res.Sim = netip.AddrPortFrom(reply.SimIP, reply.SimPort)
+	v.sim = v.res.Sim
 	v.status("Initializing world...")
 	v.connectRegion()
 	if v.cfg.SeedCaps && !v.done {
@@ -366,7 +382,7 @@ func (v *Viewer) connectRegion() {
 	}, v.cfg.Profile.CircuitResend, v.cfg.Profile.CircuitRetries)
 	v.res.UCCSends = 1
 	if w := v.cfg.Profile.CircuitAckWait; w > 0 {
-		v.ackTimer = v.cfg.Clock.After(w, "viewer-circuit-wait", func() {
+		v.ackTimer = v.clock.After(w, "viewer-circuit-wait", func() {
 			v.fail(NoCircuitAck, v.cfg.Profile.Text.CircuitFailed)
 		})
 	}
@@ -391,11 +407,11 @@ func (v *Viewer) completeMovement() {
 }
 
 func (v *Viewer) onDatagram(from netip.AddrPort, b []byte) {
-	if v.c == nil || from != v.res.Sim {
+	if v.c == nil || from != v.sim {
 		return // viewers drop datagrams from hosts they have no circuit with
 	}
 	v.traceDatagram(TraceRecv, b)
-	if v.cfg.Profile.RegionTimeoutAnyPacket {
+	if v.anyPacket {
 		v.lastHeard = v.now()
 	}
 	v.c.Receive(b)
@@ -405,16 +421,16 @@ func (v *Viewer) onDatagram(from netip.AddrPort, b []byte) {
 		v.reach(StageCircuitAck)
 		v.status("Connecting to region...")
 		if d := v.cfg.Profile.MovementDelay; d > 0 {
-			v.cfg.Clock.After(d, "viewer-movement-delay", v.completeMovement)
+			v.clock.After(d, "viewer-movement-delay", v.completeMovement)
 		} else {
 			v.completeMovement()
 		}
 		if w := v.cfg.Profile.HandshakeWait; w > 0 {
-			v.hsTimer = v.cfg.Clock.After(w, "viewer-handshake-wait", func() {
+			v.hsTimer = v.clock.After(w, "viewer-handshake-wait", func() {
 				v.fail(HandshakeTimeout, v.cfg.Profile.Text.HandshakeFailed)
 			})
 		}
-		v.timer = v.cfg.Clock.After(v.cfg.Profile.AgentWait, "viewer-agent-wait", func() {
+		v.timer = v.clock.After(v.cfg.Profile.AgentWait, "viewer-agent-wait", func() {
 			v.fail(AgentWaitTimeout, v.cfg.Profile.Text.AgentWaitFailed)
 		})
 	}
@@ -441,12 +457,12 @@ func (v *Viewer) deliver(p *lludp.Packet) {
 		v.decide(Success, "")
 		if iv := v.updateInterval(); iv > 0 {
 			v.tickFn = v.sendAgentUpdate
-			v.tick = v.cfg.Clock.After(iv, "viewer-agent-update", v.tickFn)
+			v.tick = v.clock.After(iv, "viewer-agent-update", v.tickFn)
 		}
 		v.lastHeard = v.now()
 		v.schedulePing()
 		if v.cfg.Stay > 0 {
-			v.timer = v.cfg.Clock.After(v.cfg.Stay, "viewer-logout", v.logout)
+			v.timer = v.clock.After(v.cfg.Stay, "viewer-logout", v.logout)
 		}
 	case lludp.MsgCompletePingCheck:
 		v.lastHeard = v.now()
@@ -484,23 +500,18 @@ func (v *Viewer) sendAgentUpdate() {
 		return
 	}
 	v.c.Send(&v.au)
-	v.tick = v.cfg.Clock.After(v.updateInterval(), "viewer-agent-update", v.tickFn)
+	v.tick = v.clock.After(v.updateInterval(), "viewer-agent-update", v.tickFn)
 }
 
-func (v *Viewer) updateInterval() time.Duration {
-	if v.cfg.AgentUpdates != 0 {
-		return max(v.cfg.AgentUpdates, 0)
-	}
-	return v.cfg.Profile.AgentUpdateInterval
-}
+func (v *Viewer) updateInterval() time.Duration { return v.updateEvery }
 
 func (v *Viewer) schedulePing() {
-	iv := v.cfg.Profile.PingInterval
-	d := time.Duration(float64(iv) * (0.95 + 0.1*v.cfg.Rand.Float64()))
+	iv := v.pingEvery
+	d := time.Duration(float64(iv) * (0.95 + 0.1*v.rand.Float64()))
 	if v.pingFn == nil {
 		v.pingFn = v.ping
 	}
-	v.pingTimer = v.cfg.Clock.After(d, "viewer-ping", v.pingFn)
+	v.pingTimer = v.clock.After(d, "viewer-ping", v.pingFn)
 }
 
 // ping is the ping timer: give up a region silent for too long, else StartPingCheck.
@@ -508,7 +519,7 @@ func (v *Viewer) ping() {
 	if v.done {
 		return
 	}
-	if rt := v.cfg.Profile.RegionTimeout; rt > 0 && !v.loggingOut && v.now().Sub(v.lastHeard) > rt {
+	if rt := v.regionTimeout; rt > 0 && !v.loggingOut && v.now().Sub(v.lastHeard) > rt {
 		v.loseRegion()
 		return
 	}
@@ -546,7 +557,7 @@ func (v *Viewer) logout() {
 	v.status("Logging out...")
 	v.tick.Stop()
 	v.c.SendReliable(&lludp.LogoutRequest{AgentID: v.reply.AgentID, SessionID: v.reply.SessionID})
-	v.timer = v.cfg.Clock.After(v.cfg.Profile.LogoutWait, "viewer-logout-wait", v.finish)
+	v.timer = v.clock.After(v.cfg.Profile.LogoutWait, "viewer-logout-wait", v.finish)
 }
 
 func (v *Viewer) decide(outcome, msg string) {
