@@ -386,29 +386,7 @@ func (n *Network) schedule(p *packet, g *Segment, ls *linkState) {
 	}
 	at := max(base.Add(ls.delay()), g.floor)
 	if g.fifo { // with a constant delay arrivals are in order anyway
-		k := keyPair(0, p.src, p.dst)
-		if i, ok := g.last[k]; ok {
-			at = max(at, g.lastAt[i])
-			g.lastAt[i] = at
-		} else {
-			if f := len(g.lastFree); f > 0 {
-				i, g.lastFree = g.lastFree[f-1], g.lastFree[:f-1]
-			} else {
-				i = int32(len(g.lastAt))
-				g.lastAt = append(g.lastAt, 0)
-			}
-			g.lastAt[i] = at
-			g.last[k] = i
-		}
-		if len(g.last) > g.pruneAt {
-			for key, i := range g.last { // deleting stale entries: order does not matter
-				if g.lastAt[i] <= now {
-					delete(g.last, key)
-					g.lastFree = append(g.lastFree, i)
-				}
-			}
-			g.pruneAt = max(minPruneSize, 2*len(g.last))
-		}
+		at = g.last.next(keyPair(0, p.src, p.dst), at, now)
 	}
 	g.maxAt = max(g.maxAt, at)
 	n.s.At(at, labelArrive, p.arrive)

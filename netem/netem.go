@@ -252,23 +252,20 @@ func (n *Network) Counters() []Counter {
 // (leaving the network), Down is everything else (arriving from the gateway, or between two nodes
 // of the segment). Until SetDirParams splits them, both directions share one state.
 type Segment struct {
-	n        *Network
-	name     string
-	prefix   netip.Prefix
-	down     *linkState
-	up       *linkState         // == down until the directions are configured separately
-	nodes    map[uint32]segNode // by IPv4 address: hosts, routers' OutsideAddr (Outside == g) and InsideAddr (Inside == g)
-	gateway  *Router            // the router whose Inside is g
-	transit  []*Router          // non-NAT routers whose Outside is g: they route their Inside prefix
-	last     map[flowKey]int32  // index in lastAt of the latest scheduled arrival per (src,dst), for FIFO
-	lastAt   []sim.Time
-	lastFree []int32  // free indices of lastAt
-	fifo     bool     // delays can vary (jitter, or latency changed): keep last
-	maxAt    sim.Time // latest arrival scheduled on the segment
-	floor    sim.Time // no arrival before this: packets in flight when fifo began
-	pruneAt  int
-	packets  uint64
-	bytes    uint64
+	n       *Network
+	name    string
+	prefix  netip.Prefix
+	down    *linkState
+	up      *linkState         // == down until the directions are configured separately
+	nodes   map[uint32]segNode // by IPv4 address: hosts, routers' OutsideAddr (Outside == g) and InsideAddr (Inside == g)
+	gateway *Router            // the router whose Inside is g
+	transit []*Router          // non-NAT routers whose Outside is g: they route their Inside prefix
+	last    fifoTable          // the latest scheduled arrival per (src,dst), for FIFO (fifo.go)
+	fifo    bool               // delays can vary (jitter, or latency changed): keep last
+	maxAt   sim.Time           // latest arrival scheduled on the segment
+	floor   sim.Time           // no arrival before this: packets in flight when fifo began
+	packets uint64
+	bytes   uint64
 }
 
 // AddSegment adds a segment. The prefix is masked. It panics on an empty or duplicate name or an
@@ -281,13 +278,11 @@ func (n *Network) AddSegment(name string, prefix netip.Prefix, p LinkParams) *Se
 		panic(fmt.Sprintf("netem: AddSegment %q: invalid or non-IPv4 prefix (netem carries IPv4 only)", name))
 	}
 	g := &Segment{
-		n:       n,
-		name:    name,
-		prefix:  prefix.Masked(),
-		nodes:   map[uint32]segNode{},
-		last:    map[flowKey]int32{},
-		pruneAt: minPruneSize,
-		fifo:    p.Jitter > 0,
+		n:      n,
+		name:   name,
+		prefix: prefix.Masked(),
+		nodes:  map[uint32]segNode{},
+		fifo:   p.Jitter > 0,
 	}
 	g.down = newLinkState(n.s, "netem/seg/"+name+"/", p)
 	g.up = g.down
