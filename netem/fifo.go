@@ -15,6 +15,7 @@ import "gridlab/sim"
 type fifoTable struct {
 	slots    []fifoSlot // len is a power of two; nil until first use
 	overflow map[pairKey]sim.Time
+	overMax  sim.Time // the latest time in overflow: once passed, all of it is stale
 	pruneAt  int
 }
 
@@ -38,9 +39,12 @@ func (t *fifoTable) slot(k pairKey) *fifoSlot {
 // current time (entries at or before it are stale).
 func (t *fifoTable) next(k pairKey, at, now sim.Time) sim.Time {
 	if len(t.overflow) > 0 {
-		if prev, ok := t.overflow[k]; ok {
+		if now >= t.overMax {
+			clear(t.overflow) // nothing in it is in flight any more
+		} else if prev, ok := t.overflow[k]; ok {
 			at = max(at, prev)
 			t.overflow[k] = at
+			t.overMax = max(t.overMax, at)
 			return at
 		}
 	}
@@ -57,6 +61,7 @@ func (t *fifoTable) next(k pairKey, at, now sim.Time) sim.Time {
 			t.pruneAt = minPruneSize
 		}
 		t.overflow[k] = at
+		t.overMax = max(t.overMax, at)
 		if len(t.overflow) > t.pruneAt {
 			for key, a := range t.overflow { // deleting stale entries: order does not matter
 				if a <= now {
