@@ -154,6 +154,29 @@ func (d *replyDecoder) closeValue() error {
 
 // otherType handles a type element a member cannot take: an error unless it holds no
 // character data at all.
+// typedValue opens a <value> that should hold one of types. It reports true with that type's
+// start tag read; false with nothing left to read for an untyped blank value or an empty
+// scalar of another type (both closed, as kolo/xmlrpc leaves the field unset); an error
+// otherwise, what naming the expected kind ("an integer").
+func (d *replyDecoder) typedValue(what string, types ...string) (bool, error) {
+	typed, text, err := d.openValue()
+	if err != nil {
+		return false, err
+	}
+	if !typed {
+		if !isBlank(text) {
+			return false, d.fail("expected %s, found text %q", what, truncate(string(text)))
+		}
+		return false, nil
+	}
+	for _, t := range types {
+		if d.s.localIs(t) {
+			return true, nil
+		}
+	}
+	return false, d.otherType(what)
+}
+
 func (d *replyDecoder) otherType(want string) error {
 	if d.s.localIs("struct") || d.s.localIs("array") {
 		return d.fail("expected %s, found <%s>", want, d.s.nameBytes())
@@ -194,18 +217,8 @@ func (d *replyDecoder) stringValue(dst *string) error {
 }
 
 func (d *replyDecoder) intValue(dst *int64) error {
-	typed, text, err := d.openValue()
-	if err != nil {
+	if ok, err := d.typedValue("an integer", "int", "i4", "i8"); !ok {
 		return err
-	}
-	if !typed {
-		if !isBlank(text) {
-			return d.fail("expected an integer, found text %q", truncate(string(text)))
-		}
-		return nil
-	}
-	if !d.s.localIs("int") && !d.s.localIs("i4") && !d.s.localIs("i8") {
-		return d.otherType("an integer")
 	}
 	name := d.s.nameBytes()
 	b, present, err := d.textPieces()
@@ -256,18 +269,8 @@ func parseInt64(b []byte) (int64, bool) {
 
 // topValue reads the reply's <value>: a struct, or nothing.
 func (d *replyDecoder) topValue(w *wireReply) error {
-	typed, text, err := d.openValue()
-	if err != nil {
+	if ok, err := d.typedValue("a struct", "struct"); !ok {
 		return err
-	}
-	if !typed {
-		if !isBlank(text) {
-			return d.fail("expected a struct, found text %q", truncate(string(text)))
-		}
-		return nil
-	}
-	if !d.s.localIs("struct") {
-		return d.otherType("a struct")
 	}
 	if err := d.structValue(w, nil); err != nil {
 		return err
@@ -277,18 +280,8 @@ func (d *replyDecoder) topValue(w *wireReply) error {
 
 // folderArray reads inventory-root's value: an array of structs with a folder_id.
 func (d *replyDecoder) folderArray(w *wireReply) error {
-	typed, text, err := d.openValue()
-	if err != nil {
+	if ok, err := d.typedValue("an array", "array"); !ok {
 		return err
-	}
-	if !typed {
-		if !isBlank(text) {
-			return d.fail("expected an array, found text %q", truncate(string(text)))
-		}
-		return nil
-	}
-	if !d.s.localIs("array") {
-		return d.otherType("an array")
 	}
 	inData := false
 	for {
@@ -323,23 +316,15 @@ func (d *replyDecoder) folderArray(w *wireReply) error {
 // folderItem reads one inventory-root item (its <value> start tag read).
 func (d *replyDecoder) folderItem(w *wireReply) error {
 	var id string
-	typed, text, err := d.openValue()
-	switch {
-	case err != nil:
+	ok, err := d.typedValue("a struct", "struct")
+	if err != nil {
 		return err
-	case !typed:
-		if !isBlank(text) {
-			return d.fail("expected a struct, found text %q", truncate(string(text)))
-		}
-	case d.s.localIs("struct"):
+	}
+	if ok {
 		if err := d.structValue(nil, &id); err != nil {
 			return err
 		}
 		if err := d.closeValue(); err != nil {
-			return err
-		}
-	default:
-		if err := d.otherType("a struct"); err != nil {
 			return err
 		}
 	}
