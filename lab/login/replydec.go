@@ -38,85 +38,60 @@ func decodeReplyWire(body []byte, w *wireReply) error {
 		return err
 	}
 	decoded := false
-	for {
-		k, err := d.structural()
-		if err != nil {
-			return err
+	err := d.children(func() error {
+		if !d.s.localIs("params") {
+			return d.unexpected("in <methodResponse>")
 		}
-		switch k {
-		case tokStart:
-			if !d.s.localIs("params") {
-				return d.unexpected("in <methodResponse>")
-			}
-			if err := d.params(w, &decoded); err != nil {
-				return err
-			}
-		case tokEnd:
-			if !decoded {
-				return d.fail("no <param> in the response")
-			}
-			k, err := d.structural()
-			if err != nil {
-				return err
-			}
-			if k != tokEOF {
-				return d.fail("markup after </methodResponse>")
-			}
-			return nil
-		default:
-			return d.fail("unexpected end of document")
-		}
+		return d.params(w, &decoded)
+	})
+	if err != nil {
+		return err
 	}
+	if !decoded {
+		return d.fail("no <param> in the response")
+	}
+	return d.expectEOF("</methodResponse>")
 }
 
 func (d *replyDecoder) params(w *wireReply, decoded *bool) error {
-	for {
+	return d.children(func() error {
+		if !d.s.localIs("param") {
+			return d.unexpected("in <params>")
+		}
+		if *decoded {
+			return d.skip()
+		}
+		if err := d.expectStart("value"); err != nil {
+			return err
+		}
+		if err := d.topValue(w); err != nil {
+			return err
+		}
+		*decoded = true
 		k, err := d.structural()
 		if err != nil {
 			return err
 		}
-		switch k {
-		case tokEnd:
-			return nil
-		case tokStart:
-			if !d.s.localIs("param") {
-				return d.unexpected("in <params>")
-			}
-			if *decoded {
-				if d.s.skipElement() == tokErr {
-					return d.scanErr()
-				}
-				continue
-			}
-			if err := d.expectStart("value"); err != nil {
-				return err
-			}
-			if err := d.topValue(w); err != nil {
-				return err
-			}
-			*decoded = true
-			k, err := d.structural()
-			if err != nil {
-				return err
-			}
-			if k != tokEnd {
-				return d.fail("<param> holds more than one value")
-			}
-		default:
-			return d.fail("unexpected end of document")
+		if k != tokEnd {
+			return d.fail("<param> holds more than one value")
 		}
-	}
+		return nil
+	})
 }
 
-func (d *replyDecoder) scanErr() error {
-	_, err := d.raw() // the scanner keeps returning its error
-	return err
+// skip reads past the element whose start tag was just read, checking it is well formed.
+func (d *replyDecoder) skip() error {
+	if d.s.skipElement() == tokErr {
+		_, err := d.raw() // the scanner keeps returning its error
+		return err
+	}
+	return nil
 }
 
 // openValue reads a <value>'s content (its start tag read) up to its type element. For an
 // untyped value it returns the text, </value> read; else typed is true and the type element's
 // start tag has just been read.
-func (d *replyDecoder) openValue() (typed bool, text []byte, err error) {
+func (d *xmlDecoder) openValue() (typed bool, text []byte, err error) {
 	got, owned := 0, false
 	for {
 		k, err := d.raw()
@@ -141,7 +116,7 @@ func (d *replyDecoder) openValue() (typed bool, text []byte, err error) {
 }
 
 // closeValue reads </value> after the type element.
-func (d *replyDecoder) closeValue() error {
+func (d *xmlDecoder) closeValue() error {
 	k, err := d.structural()
 	if err != nil {
 		return err
@@ -152,8 +127,6 @@ func (d *replyDecoder) closeValue() error {
 	return nil
 }
 
-// otherType handles a type element a member cannot take: an error unless it holds no
-// character data at all.
 // typedValue opens a <value> that should hold one of types. It reports true with that type's
 // start tag read; false with nothing left to read for an untyped blank value or an empty
 // scalar of another type (both closed, as kolo/xmlrpc leaves the field unset); an error
@@ -177,6 +150,8 @@ func (d *replyDecoder) typedValue(what string, types ...string) (bool, error) {
 	return false, d.otherType(what)
 }
 
+// otherType handles a type element a member cannot take: an error unless it holds no
+// character data at all.
 func (d *replyDecoder) otherType(want string) error {
 	if d.s.localIs("struct") || d.s.localIs("array") {
 		return d.fail("expected %s, found <%s>", want, d.s.nameBytes())
@@ -283,34 +258,21 @@ func (d *replyDecoder) folderArray(w *wireReply) error {
 	if ok, err := d.typedValue("an array", "array"); !ok {
 		return err
 	}
-	inData := false
-	for {
-		k, err := d.structural()
-		if err != nil {
-			return err
+	err := d.children(func() error {
+		if !d.s.localIs("data") {
+			return d.unexpected("in <array>")
 		}
-		switch k {
-		case tokEnd:
-			if inData {
-				inData = false
-				continue
-			}
-			return d.closeValue() // </array>
-		case tokStart:
-			switch {
-			case d.s.localIs("data") && !inData:
-				inData = true
-			case d.s.localIs("value") && inData:
-				if err := d.folderItem(w); err != nil {
-					return err
-				}
-			default:
+		return d.children(func() error {
+			if !d.s.localIs("value") {
 				return d.unexpected("in <array>")
 			}
-		default:
-			return d.fail("unexpected end of document")
-		}
+			return d.folderItem(w)
+		})
+	})
+	if err != nil {
+		return err
 	}
+	return d.closeValue() // </array> read
 }
 
 // folderItem reads one inventory-root item (its <value> start tag read).
@@ -388,25 +350,12 @@ func replyField(w *wireReply, name []byte) (fieldKind, *string, *int64) {
 // structValue reads a <struct> (its start tag read): the reply's members into w, or, with w
 // nil, an inventory-root item's folder_id into folder.
 func (d *replyDecoder) structValue(w *wireReply, folder *string) error {
-	for {
-		k, err := d.structural()
-		if err != nil {
-			return err
+	return d.children(func() error {
+		if !d.s.localIs("member") {
+			return d.unexpected("in <struct>")
 		}
-		switch k {
-		case tokEnd:
-			return nil
-		case tokStart:
-			if !d.s.localIs("member") {
-				return d.unexpected("in <struct>")
-			}
-			if err := d.member(w, folder); err != nil {
-				return err
-			}
-		default:
-			return d.fail("unexpected end of document")
-		}
-	}
+		return d.member(w, folder)
+	})
 }
 
 func (d *replyDecoder) member(w *wireReply, folder *string) error {
@@ -428,35 +377,20 @@ func (d *replyDecoder) member(w *wireReply, folder *string) error {
 	case string(name) == "folder_id":
 		kind, sp = fieldString, folder
 	}
-	for {
-		k, err := d.structural()
-		if err != nil {
-			return err
+	return d.children(func() error {
+		if kind == fieldSkip || !d.s.localIs("value") {
+			return d.skip()
 		}
-		switch k {
-		case tokEnd:
-			return nil // </member>
-		case tokStart:
-			if kind == fieldSkip || !d.s.localIs("value") {
-				if d.s.skipElement() == tokErr {
-					return d.scanErr()
-				}
-				continue
-			}
-			switch kind {
-			case fieldString:
-				err = d.stringValue(sp)
-			case fieldInt:
-				err = d.intValue(ip)
-			case fieldFolders:
-				err = d.folderArray(w)
-			}
-			if err != nil {
-				return err
-			}
-			kind = fieldSkip // the first value counts
-		default:
-			return d.fail("unexpected end of document")
+		var err error
+		switch kind {
+		case fieldString:
+			err = d.stringValue(sp)
+		case fieldInt:
+			err = d.intValue(ip)
+		case fieldFolders:
+			err = d.folderArray(w)
 		}
-	}
+		kind = fieldSkip // the first value counts
+		return err
+	})
 }

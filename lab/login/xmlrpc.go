@@ -112,45 +112,31 @@ func decodeMethodCall(b []byte) (*methodCall, error) {
 	}
 	mc := &methodCall{}
 	seenName := false
-	for {
-		k, err := d.structural()
-		if err != nil {
-			return nil, err
-		}
-		switch k {
-		case tokStart:
-			switch {
-			case d.s.localIs("methodName"):
-				s, err := d.text()
-				if err != nil {
-					return nil, err
-				}
-				mc.method = string(bytes.TrimSpace(s))
-				seenName = true
-			case d.s.localIs("params"):
-				if err := d.params(mc); err != nil {
-					return nil, err
-				}
-			default:
-				return nil, d.unexpected("in <methodCall>")
-			}
-		case tokEnd:
-			if !seenName || mc.method == "" {
-				return nil, d.fail("no <methodName>")
-			}
-			// Only white space, comments, processing instructions and directives may follow.
-			k, err := d.structural()
+	err := d.children(func() error {
+		switch {
+		case d.s.localIs("methodName"):
+			s, err := d.text()
 			if err != nil {
-				return nil, err
+				return err
 			}
-			if k != tokEOF {
-				return nil, d.fail("markup after </methodCall>")
-			}
-			return mc, nil
-		default:
-			return nil, d.fail("unexpected end of document")
+			mc.method = string(bytes.TrimSpace(s))
+			seenName = true
+			return nil
+		case d.s.localIs("params"):
+			return d.params(mc)
 		}
+		return d.unexpected("in <methodCall>")
+	})
+	if err != nil {
+		return nil, err
 	}
+	if !seenName || mc.method == "" {
+		return nil, d.fail("no <methodName>")
+	}
+	if err := d.expectEOF("</methodCall>"); err != nil {
+		return nil, err
+	}
+	return mc, nil
 }
 
 // callDecoders keeps decoders, with their scanner's stack and scratch slices, for reuse.
@@ -202,6 +188,41 @@ func (d *xmlDecoder) structural() (tokKind, error) {
 			return k, d.fail("unexpected text %q", truncate(string(d.s.text)))
 		}
 	}
+}
+
+// children reads the content of the element whose start tag was just read, up to its end tag:
+// each is called with a child element's start tag read and must read that child whole. Only
+// white space (and comments, processing instructions) may lie between the children.
+func (d *xmlDecoder) children(each func() error) error {
+	for {
+		k, err := d.structural()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case tokEnd:
+			return nil
+		case tokStart:
+			if err := each(); err != nil {
+				return err
+			}
+		default:
+			return d.fail("unexpected end of document")
+		}
+	}
+}
+
+// expectEOF checks that nothing but white space, comments, processing instructions and
+// directives follows the document's last end tag (named in the error).
+func (d *xmlDecoder) expectEOF(last string) error {
+	k, err := d.structural()
+	if err != nil {
+		return err
+	}
+	if k != tokEOF {
+		return d.fail("markup after %s", last)
+	}
+	return nil
 }
 
 func (d *xmlDecoder) expectStart(name string) error {
@@ -269,37 +290,27 @@ func (d *xmlDecoder) textPieces() ([]byte, bool, error) {
 }
 
 func (d *callDecoder) params(mc *methodCall) error {
-	for {
+	return d.children(func() error {
+		if !d.s.localIs("param") {
+			return d.unexpected("in <params>")
+		}
+		if err := d.expectStart("value"); err != nil {
+			return err
+		}
+		v, err := d.value()
+		if err != nil {
+			return err
+		}
+		mc.params = append(mc.params, v)
 		k, err := d.structural()
 		if err != nil {
 			return err
 		}
-		switch k {
-		case tokEnd:
-			return nil
-		case tokStart:
-			if !d.s.localIs("param") {
-				return d.unexpected("in <params>")
-			}
-			if err := d.expectStart("value"); err != nil {
-				return err
-			}
-			v, err := d.value()
-			if err != nil {
-				return err
-			}
-			mc.params = append(mc.params, v)
-			k, err := d.structural()
-			if err != nil {
-				return err
-			}
-			if k != tokEnd {
-				return d.fail("<param> holds more than one value")
-			}
-		default:
-			return d.fail("unexpected end of document")
+		if k != tokEnd {
+			return d.fail("<param> holds more than one value")
 		}
-	}
+		return nil
+	})
 }
 
 // value decodes the inside of a <value> element whose start tag has been read.
@@ -314,40 +325,21 @@ func (d *callDecoder) value() (value, error) {
 }
 
 func (d *callDecoder) valueContent() (value, error) {
-	var text []byte
-	got, owned := 0, false
-	for {
-		k, err := d.raw()
-		if err != nil {
-			return value{}, err
-		}
-		switch k {
-		case tokText:
-			text, owned = d.addText(text, got, owned)
-			got++
-		case tokEnd:
-			// Untyped (or empty) value: a string, as the spec says.
-			return value{kind: kindString, text: string(text)}, nil
-		case tokStart:
-			if !isBlank(text) {
-				return value{}, d.fail("text and <%s> in one <value>", d.s.nameBytes())
-			}
-			v, err := d.typed()
-			if err != nil {
-				return value{}, err
-			}
-			k, err := d.structural()
-			if err != nil {
-				return value{}, err
-			}
-			if k != tokEnd {
-				return value{}, d.fail("<value> holds more than one element")
-			}
-			return v, nil
-		default:
-			return value{}, d.fail("unexpected end of document")
-		}
+	typed, text, err := d.openValue()
+	if err != nil {
+		return value{}, err
 	}
+	if !typed { // untyped (or empty) value: a string, as the spec says
+		return value{kind: kindString, text: string(text)}, nil
+	}
+	v, err := d.typed()
+	if err != nil {
+		return value{}, err
+	}
+	if err := d.closeValue(); err != nil {
+		return value{}, err
+	}
+	return v, nil
 }
 
 // typed decodes the element whose start tag was just read inside a <value>.
@@ -416,109 +408,87 @@ func (d *callDecoder) typed() (value, error) {
 func (d *callDecoder) structValue() (value, error) {
 	base := len(d.members)
 	defer func() { d.members = d.members[:base] }()
-	for {
-		k, err := d.structural()
+	err := d.children(func() error {
+		if !d.s.localIs("member") {
+			return d.unexpected("in <struct>")
+		}
+		m, err := d.member()
 		if err != nil {
-			return value{}, err
+			return err
 		}
-		switch k {
-		case tokEnd:
-			v := value{kind: kindStruct}
-			if len(d.members) > base {
-				v.members = append([]member(nil), d.members[base:]...)
-			}
-			return v, nil
-		case tokStart:
-			if !d.s.localIs("member") {
-				return value{}, d.unexpected("in <struct>")
-			}
-			m, err := d.member()
-			if err != nil {
-				return value{}, err
-			}
-			d.members = append(d.members, m)
-		default:
-			return value{}, d.fail("unexpected end of document")
-		}
+		d.members = append(d.members, m)
+		return nil
+	})
+	if err != nil {
+		return value{}, err
 	}
+	v := value{kind: kindStruct}
+	if len(d.members) > base {
+		v.members = append([]member(nil), d.members[base:]...)
+	}
+	return v, nil
 }
 
 func (d *callDecoder) member() (member, error) {
 	var m member
 	haveName := false
 	m.v = value{kind: kindNil} // a member without <value> (seen in the wild) is nil
-	for {
-		k, err := d.structural()
-		if err != nil {
-			return member{}, err
-		}
-		switch k {
-		case tokEnd:
-			if !haveName {
-				return member{}, d.fail("<member> without <name>")
+	err := d.children(func() error {
+		switch {
+		case d.s.localIs("name"):
+			b, err := d.text()
+			if err != nil {
+				return err
 			}
-			return m, nil
-		case tokStart:
-			switch {
-			case d.s.localIs("name"):
-				b, err := d.text()
-				if err != nil {
-					return member{}, err
-				}
-				m.name = string(b)
-				haveName = true
-			case d.s.localIs("value"):
-				v, err := d.value()
-				if err != nil {
-					return member{}, err
-				}
-				m.v = v
-			default:
-				return member{}, d.unexpected("in <member>")
+			m.name = string(b)
+			haveName = true
+			return nil
+		case d.s.localIs("value"):
+			v, err := d.value()
+			if err != nil {
+				return err
 			}
-		default:
-			return member{}, d.fail("unexpected end of document")
+			m.v = v
+			return nil
 		}
+		return d.unexpected("in <member>")
+	})
+	if err != nil {
+		return member{}, err
 	}
+	if !haveName {
+		return member{}, d.fail("<member> without <name>")
+	}
+	return m, nil
 }
 
 func (d *callDecoder) arrayValue() (value, error) {
 	base := len(d.items)
 	defer func() { d.items = d.items[:base] }()
-	inData := false
-	for {
-		k, err := d.structural()
-		if err != nil {
-			return value{}, err
+	err := d.children(func() error {
+		if !d.s.localIs("data") {
+			return d.unexpected("in <array>")
 		}
-		switch k {
-		case tokEnd:
-			if d.s.localIs("data") {
-				inData = false
-				continue
+		return d.children(func() error {
+			if !d.s.localIs("value") {
+				return d.unexpected("in <array>")
 			}
-			v := value{kind: kindArray} // </array>
-			if len(d.items) > base {
-				v.items = append([]value(nil), d.items[base:]...)
+			item, err := d.value()
+			if err != nil {
+				return err
 			}
-			return v, nil
-		case tokStart:
-			switch {
-			case d.s.localIs("data") && !inData:
-				inData = true
-			case d.s.localIs("value") && inData:
-				item, err := d.value()
-				if err != nil {
-					return value{}, err
-				}
-				d.items = append(d.items, item)
-			default:
-				return value{}, d.unexpected("in <array>")
-			}
-		default:
-			return value{}, d.fail("unexpected end of document")
-		}
+			d.items = append(d.items, item)
+			return nil
+		})
+	})
+	if err != nil {
+		return value{}, err
 	}
+	v := value{kind: kindArray} // </array> read
+	if len(d.items) > base {
+		v.items = append([]value(nil), d.items[base:]...)
+	}
+	return v, nil
 }
 
 func truncate(s string) string {
