@@ -44,6 +44,20 @@ func putVec3(s []byte, v [3]float32) {
 	binary.LittleEndian.PutUint32(s[8:12], math.Float32bits(v[2]))
 }
 
+// putVec3At and getVec3At are putVec3 and getVec3 for the fixed-offset fast paths: through
+// pointers, nothing is copied through the stack and no index needs a check.
+func putVec3At(s *[12]byte, v *[3]float32) {
+	binary.LittleEndian.PutUint32(s[0:4], math.Float32bits(v[0]))
+	binary.LittleEndian.PutUint32(s[4:8], math.Float32bits(v[1]))
+	binary.LittleEndian.PutUint32(s[8:12], math.Float32bits(v[2]))
+}
+
+func getVec3At(v *[3]float32, s *[12]byte) {
+	v[0] = math.Float32frombits(binary.LittleEndian.Uint32(s[0:4]))
+	v[1] = math.Float32frombits(binary.LittleEndian.Uint32(s[4:8]))
+	v[2] = math.Float32frombits(binary.LittleEndian.Uint32(s[8:12]))
+}
+
 func getVec3(s []byte) [3]float32 {
 	_ = s[11]
 	return [3]float32{

@@ -338,20 +338,22 @@ const agentUpdateSize = 16 + 16 + 12 + 12 + 1 + 4*12 + 4 + 4 + 1
 func (*AgentUpdate) ID() MsgID { return MsgAgentUpdate }
 
 // AppendBody and DecodeBody have fixed-offset fast paths: AgentUpdate is the packet a viewer
-// sends several times a second.
+// sends several times a second. They go through a *[agentUpdateSize]byte and the fields in
+// place (putVec3At/getVec3At take pointers), so that every offset is checked at compile
+// time and no [3]float32 is copied through the stack on the way.
 func (m *AgentUpdate) AppendBody(b []byte) []byte {
 	n := len(b)
 	b = slices.Grow(b, agentUpdateSize)[:n+agentUpdateSize]
-	s := b[n : n+agentUpdateSize]
-	copy(s[0:16], m.AgentID[:])
-	copy(s[16:32], m.SessionID[:])
-	putVec3(s[32:44], m.BodyRotation)
-	putVec3(s[44:56], m.HeadRotation)
+	s := (*[agentUpdateSize]byte)(b[n:])
+	*(*[16]byte)(s[0:16]) = m.AgentID
+	*(*[16]byte)(s[16:32]) = m.SessionID
+	putVec3At((*[12]byte)(s[32:44]), &m.BodyRotation)
+	putVec3At((*[12]byte)(s[44:56]), &m.HeadRotation)
 	s[56] = m.State
-	putVec3(s[57:69], m.CameraCenter)
-	putVec3(s[69:81], m.CameraAtAxis)
-	putVec3(s[81:93], m.CameraLeftAxis)
-	putVec3(s[93:105], m.CameraUpAxis)
+	putVec3At((*[12]byte)(s[57:69]), &m.CameraCenter)
+	putVec3At((*[12]byte)(s[69:81]), &m.CameraAtAxis)
+	putVec3At((*[12]byte)(s[81:93]), &m.CameraLeftAxis)
+	putVec3At((*[12]byte)(s[93:105]), &m.CameraUpAxis)
 	binary.LittleEndian.PutUint32(s[105:109], math.Float32bits(m.Far))
 	binary.LittleEndian.PutUint32(s[109:113], m.ControlFlags)
 	s[113] = m.Flags
@@ -362,16 +364,16 @@ func (m *AgentUpdate) DecodeBody(body []byte) error {
 	if len(body) < agentUpdateSize {
 		return m.decodeChecked(body)
 	}
-	s := body[:agentUpdateSize]
-	copy(m.AgentID[:], s[0:16])
-	copy(m.SessionID[:], s[16:32])
-	m.BodyRotation = getVec3(s[32:44])
-	m.HeadRotation = getVec3(s[44:56])
+	s := (*[agentUpdateSize]byte)(body)
+	m.AgentID = *(*[16]byte)(s[0:16])
+	m.SessionID = *(*[16]byte)(s[16:32])
+	getVec3At(&m.BodyRotation, (*[12]byte)(s[32:44]))
+	getVec3At(&m.HeadRotation, (*[12]byte)(s[44:56]))
 	m.State = s[56]
-	m.CameraCenter = getVec3(s[57:69])
-	m.CameraAtAxis = getVec3(s[69:81])
-	m.CameraLeftAxis = getVec3(s[81:93])
-	m.CameraUpAxis = getVec3(s[93:105])
+	getVec3At(&m.CameraCenter, (*[12]byte)(s[57:69]))
+	getVec3At(&m.CameraAtAxis, (*[12]byte)(s[69:81]))
+	getVec3At(&m.CameraLeftAxis, (*[12]byte)(s[81:93]))
+	getVec3At(&m.CameraUpAxis, (*[12]byte)(s[93:105]))
 	m.Far = math.Float32frombits(binary.LittleEndian.Uint32(s[105:109]))
 	m.ControlFlags = binary.LittleEndian.Uint32(s[109:113])
 	m.Flags = s[113]

@@ -28,8 +28,9 @@ type Packet struct {
 // alias the decoder's buffers and are valid until the next Decode. The zero value is ready to
 // use. A Decoder is not safe for concurrent use.
 type Decoder struct {
-	buf  []byte
-	acks []uint32
+	buf    []byte
+	ackBuf []uint32
+	acks   []uint32 // the last packet's Acks: nil, or ackBuf
 }
 
 // Decode parses one datagram. It accepts zero-coded and plain encodings of any message,
@@ -37,63 +38,79 @@ type Decoder struct {
 // bytes byte 5 announces (OpenSim's placement: between byte 6 and the message number). It
 // does not look at the body; call the message's DecodeBody for that. Unknown message numbers
 // are not an error: Packet.ID is whatever the datagram says.
-func (d *Decoder) Decode(b []byte) (Packet, error) {
+//
+// Decode itself is small enough to inline and builds the Packet in the caller: decode returns
+// its parts in registers. A Packet returned from a call comes back through memory, written a
+// field at a time and read back by the caller 16 bytes at a time, which the CPU cannot
+// forward from the narrower stores (a stall on every packet).
+func (d *Decoder) Decode(b []byte) (p Packet, err error) {
+	p.Flags, p.Seq, p.ID, p.Body, err = d.decode(b)
+	p.Acks = d.acks
+	return p, err
+}
+
+// decode is Decode but for Packet.Acks, which it leaves in d.acks (nil on an error).
+func (d *Decoder) decode(b []byte) (Flags, uint32, MsgID, []byte, error) {
+	d.acks = nil
 	if len(b) < MinPacketSize {
-		return Packet{}, errorf(0, "packet too short: %d byte%s, need at least %d (offset 0)", len(b), plural(len(b)), MinPacketSize)
+		return 0, 0, 0, nil, errorf(0, "packet too short: %d byte%s, need at least %d (offset 0)", len(b), plural(len(b)), MinPacketSize)
 	}
 	if len(b) > MaxPacketSize {
-		return Packet{}, errorf(MaxPacketSize, "packet too long: %d bytes, at most %d (offset %d)", len(b), MaxPacketSize, MaxPacketSize)
+		return 0, 0, 0, nil, errorf(MaxPacketSize, "packet too long: %d bytes, at most %d (offset %d)", len(b), MaxPacketSize, MaxPacketSize)
 	}
-	p := Packet{Flags: Flags(b[0]), Seq: binary.BigEndian.Uint32(b[1:5])}
+	flags, seq := Flags(b[0]), binary.BigEndian.Uint32(b[1:5])
 	extra := int(b[5])
 	end := len(b)
 
-	d.acks = d.acks[:0]
-	if p.Flags&FlagAcks != 0 {
+	var acks []uint32
+	if flags&FlagAcks != 0 {
 		n := int(b[end-1])
 		if tail := 4*n + 1; end-tail < MinPacketSize {
-			return Packet{}, errorf(end-1, "appended ack count %d at offset %d: %d ack%s need %d bytes after a packet of at least %d, the datagram has %d",
+			return 0, 0, 0, nil, errorf(end-1, "appended ack count %d at offset %d: %d ack%s need %d bytes after a packet of at least %d, the datagram has %d",
 				n, end-1, n, plural(n), tail, MinPacketSize, len(b))
 		}
 		end -= 4*n + 1
+		acks = d.ackBuf[:0]
 		for i := 0; i < n; i++ {
-			d.acks = append(d.acks, binary.BigEndian.Uint32(b[end+4*i:]))
+			acks = append(acks, binary.BigEndian.Uint32(b[end+4*i:]))
 		}
-		p.Acks = d.acks
+		d.ackBuf = acks
 	}
 
 	// s is everything from byte 6 up to the acks, zero-expanded if need be.
-	if p.Flags&FlagZerocoded != 0 {
+	if flags&FlagZerocoded != 0 {
 		var err error
 		if d.buf, err = zeroExpand(d.buf[:0], b[:end], HeaderSize); err != nil {
-			return Packet{}, err
+			return 0, 0, 0, nil, err
 		}
 	} else {
 		d.buf = append(d.buf[:0], b[HeaderSize:end]...)
 	}
 	s := d.buf
 
-	where := func(i int) string { return expandedOffset(p.Flags, i) }
 	if extra+1 > len(s) {
-		return Packet{}, errorf(HeaderSize, "extra header of %d byte%s (byte 5) leaves no room for the message number at %s: %d byte%s left",
-			extra, plural(extra), where(extra), len(s)-min(extra, len(s)), plural(len(s)-min(extra, len(s))))
+		return 0, 0, 0, nil, errorf(HeaderSize, "extra header of %d byte%s (byte 5) leaves no room for the message number at %s: %d byte%s left",
+			extra, plural(extra), expandedOffset(flags, extra), len(s)-min(extra, len(s)), plural(len(s)-min(extra, len(s))))
 	}
 	pos := extra
-	var idLen int
+	var (
+		id    MsgID
+		idLen int
+	)
 	switch {
 	case s[pos] != 0xFF:
-		p.ID, idLen = MsgID(s[pos]), 1
+		id, idLen = MsgID(s[pos]), 1
 	case pos+1 == len(s):
-		return Packet{}, errorf(HeaderSize+pos, "message number at %s: need at least 2 bytes after FF, have 1", where(pos))
+		return 0, 0, 0, nil, errorf(HeaderSize+pos, "message number at %s: need at least 2 bytes after FF, have 1", expandedOffset(flags, pos))
 	case s[pos+1] != 0xFF:
-		p.ID, idLen = 0xFF00|MsgID(s[pos+1]), 2
+		id, idLen = 0xFF00|MsgID(s[pos+1]), 2
 	case pos+4 > len(s):
-		return Packet{}, errorf(HeaderSize+pos, "message number at %s: need 4 bytes, have %d", where(pos), len(s)-pos)
+		return 0, 0, 0, nil, errorf(HeaderSize+pos, "message number at %s: need 4 bytes, have %d", expandedOffset(flags, pos), len(s)-pos)
 	default:
-		p.ID, idLen = MsgID(binary.BigEndian.Uint32(s[pos:])), 4
+		id, idLen = MsgID(binary.BigEndian.Uint32(s[pos:])), 4
 	}
-	p.Body = s[pos+idLen:]
-	return p, nil
+	d.acks = acks
+	return flags, seq, id, s[pos+idLen:], nil
 }
 
 // expandedOffset describes offset i of the data after the header as an offset in the packet.
@@ -233,7 +250,10 @@ func zeroBytes(v uint64) uint64 {
 // MaxPacketSize. Offsets in errors are offsets in b.
 //
 // Literal spans are copied 8 bytes per store and runs cleared 8 bytes per store, so the
-// output keeps room for one whole step (a 256-byte run plus a word) beyond what it holds.
+// output needs room for one whole step (a 256-byte run plus a word) beyond what it holds.
+// dst is grown once, up front, to hold the largest expansion plus that room (8 KiB, which a
+// Decoder keeps across packets): growing it inside the loop, only as needed, was a call in
+// the loop, and made the compiler keep the loop's variables on the stack.
 func zeroExpand(dst, b []byte, from int) ([]byte, error) {
 	const (
 		expandLimit = MaxPacketSize - HeaderSize
@@ -241,13 +261,9 @@ func zeroExpand(dst, b []byte, from int) ([]byte, error) {
 	)
 	n := len(dst)
 	limit := n + expandLimit // the expansion's own bytes count, not what dst held before
-	dst = slices.Grow(dst, min(2*(len(b)-from), expandLimit)+room)
-	out := dst[:cap(dst)]
+	dst = slices.Grow(dst, expandLimit+room)
+	out := dst[:cap(dst)] // so n+room <= len(out) while n <= limit, which the loop keeps
 	for i := from; i < len(b); {
-		if len(out)-n < room {
-			out = slices.Grow(out[:n], room)
-			out = out[:cap(out)]
-		}
 		if c := b[i]; c != 0 {
 			k := 1
 			if i+8 <= len(b) {
