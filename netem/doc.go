@@ -23,7 +23,7 @@
 //     UDP payloads arrive flipped, TCP segments fail their checksum, DropChecksum), a rate-limited
 //     FIFO with tail drop (DropQueueFull), then latency with jitter (uniform, normal, pareto,
 //     paretonormal, optionally correlated) or, for a reordered packet, no delay. Jitter never
-//     reorders packets of one (src,dst) pair. Random numbers come from the streams
+//     reorders packets of one (src,dst) pair (fifo.go). Random numbers come from the streams
 //     "netem/seg/<name>/loss", ".../jitter" and ".../extra" ("netem/seg/<name>/up/..." once the
 //     directions are split).
 //   - NAT per RFC 4787/5382 (NATOptions): mapping and filtering behaviours set independently

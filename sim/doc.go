@@ -13,9 +13,10 @@
 //     event's time and label plus whatever models add with Trace and TraceBytes. Same
 //     scenario + seed gives the same hash.
 //
-// The queue is a timing wheel for the next few seconds (O(1) schedule and cancel: most resend
-// timers are cancelled) in front of a 4-ary heap for the current tick and the far future; see
-// wheel.go. The wheel changes the cost, never the dispatch order.
+// The queue is a timing wheel for the next 8.6 seconds (O(1) schedule and cancel: most resend
+// timers are cancelled), a small 4-ary heap for the current tick and another for the far future
+// (stays, idle checks: hundreds of thousands at 100,000 viewers, never sifted by a dispatch);
+// see wheel.go and heap.go. The split changes the cost, never the dispatch order.
 //
 // The kernel starts no goroutines and is not safe for concurrent use: one goroutine drives it.
 // lab/realnet drives the same kernel with wall-clock time (see AdvanceTo).
