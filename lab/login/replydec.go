@@ -61,21 +61,8 @@ func (d *replyDecoder) params(w *wireReply, decoded *bool) error {
 		if *decoded {
 			return d.skip()
 		}
-		if err := d.expectStart("value"); err != nil {
-			return err
-		}
-		if err := d.topValue(w); err != nil {
-			return err
-		}
 		*decoded = true
-		k, err := d.structural()
-		if err != nil {
-			return err
-		}
-		if k != tokEnd {
-			return d.fail("<param> holds more than one value")
-		}
-		return nil
+		return d.param(func() error { return d.topValue(w) })
 	})
 }
 

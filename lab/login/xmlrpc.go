@@ -212,6 +212,25 @@ func (d *xmlDecoder) children(each func() error) error {
 	}
 }
 
+// param reads one <param> whose start tag was just read: read decodes its <value> (start tag
+// read), then nothing but </param> may follow.
+func (d *xmlDecoder) param(read func() error) error {
+	if err := d.expectStart("value"); err != nil {
+		return err
+	}
+	if err := read(); err != nil {
+		return err
+	}
+	k, err := d.structural()
+	if err != nil {
+		return err
+	}
+	if k != tokEnd {
+		return d.fail("<param> holds more than one value")
+	}
+	return nil
+}
+
 // expectEOF checks that nothing but white space, comments, processing instructions and
 // directives follows the document's last end tag (named in the error).
 func (d *xmlDecoder) expectEOF(last string) error {
@@ -294,22 +313,14 @@ func (d *callDecoder) params(mc *methodCall) error {
 		if !d.s.localIs("param") {
 			return d.unexpected("in <params>")
 		}
-		if err := d.expectStart("value"); err != nil {
-			return err
-		}
-		v, err := d.value()
-		if err != nil {
-			return err
-		}
-		mc.params = append(mc.params, v)
-		k, err := d.structural()
-		if err != nil {
-			return err
-		}
-		if k != tokEnd {
-			return d.fail("<param> holds more than one value")
-		}
-		return nil
+		return d.param(func() error {
+			v, err := d.value()
+			if err != nil {
+				return err
+			}
+			mc.params = append(mc.params, v)
+			return nil
+		})
 	})
 }
 
