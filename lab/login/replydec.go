@@ -79,27 +79,16 @@ func (d *replyDecoder) skip() error {
 // untyped value it returns the text, </value> read; else typed is true and the type element's
 // start tag has just been read.
 func (d *xmlDecoder) openValue() (typed bool, text []byte, err error) {
-	got, owned := 0, false
-	for {
-		k, err := d.raw()
-		if err != nil {
-			return false, nil, err
-		}
-		switch k {
-		case tokText:
-			text, owned = d.addText(text, got, owned)
-			got++
-		case tokEnd:
-			return false, text, nil
-		case tokStart:
-			if !isBlank(text) {
-				return false, nil, d.fail("text and <%s> in one <value>", d.s.nameBytes())
-			}
-			return true, nil, nil
-		default:
-			return false, nil, d.fail("unexpected end of document")
-		}
+	text, _, start, err := d.content()
+	switch {
+	case err != nil:
+		return false, nil, err
+	case !start:
+		return false, text, nil
+	case !isBlank(text):
+		return false, nil, d.fail("text and <%s> in one <value>", d.s.nameBytes())
 	}
+	return true, nil, nil
 }
 
 // closeValue reads </value> after the type element.

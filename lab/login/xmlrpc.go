@@ -287,23 +287,33 @@ func (d *xmlDecoder) text() ([]byte, error) {
 // textPieces is text that also tells whether there was any character data at all (an empty
 // CDATA section counts; comments do not).
 func (d *xmlDecoder) textPieces() ([]byte, bool, error) {
-	var whole []byte
-	got, owned := 0, false
+	text, pieces, start, err := d.content()
+	if err != nil {
+		return nil, false, err
+	}
+	if start {
+		return nil, false, d.unexpected("in text")
+	}
+	return text, pieces > 0, nil
+}
+
+// content reads character data up to the next tag and reads that tag: the text, how many
+// pieces it came in, and whether the tag is a start tag (else it is an end tag).
+func (d *xmlDecoder) content() (text []byte, pieces int, start bool, err error) {
+	owned := false
 	for {
 		k, err := d.raw()
 		if err != nil {
-			return nil, false, err
+			return nil, 0, false, err
 		}
 		switch k {
 		case tokText:
-			whole, owned = d.addText(whole, got, owned)
-			got++
-		case tokStart:
-			return nil, false, d.unexpected("in text")
-		case tokEnd:
-			return whole, got > 0, nil
+			text, owned = d.addText(text, pieces, owned)
+			pieces++
+		case tokStart, tokEnd:
+			return text, pieces, k == tokStart, nil
 		default:
-			return nil, false, d.fail("unexpected end of document")
+			return nil, 0, false, d.fail("unexpected end of document")
 		}
 	}
 }
