@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"gridlab/lab/nodepeer"
 	"gridlab/lab/realnet"
 	"gridlab/lab/viewer"
 )
@@ -43,9 +44,10 @@ func startRole(t *testing.T, o serveOptions) (*realnet.Grid, *lockedBuf) {
 	return g, logs
 }
 
-// TestServeGridModeRoles starts `gridlab serve --role region` and `--role login` in this test
-// process on loopback, with one Regions.ini, and logs a synthetic viewer in through them.
-func TestServeGridModeRoles(t *testing.T) {
+// startGridRoles starts `serve --role region` (one region on a free loopback UDP port, from a
+// Regions.ini) and `serve --role login` pointed at it, with the account Test User / secret.
+func startGridRoles(t *testing.T) (rg *realnet.Grid, regionLogs *lockedBuf, lg *realnet.Grid, loginLogs *lockedBuf) {
+	t.Helper()
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,9 +59,16 @@ func TestServeGridModeRoles(t *testing.T) {
 	if err := os.WriteFile(ini, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rg, regionLogs := startRole(t, serveOptions{role: "region", regions: ini, regionHTTP: "127.0.0.1:0", login: "127.0.0.1:0", userPattern: "x{n}:y"})
-	lg, loginLogs := startRole(t, serveOptions{role: "login", regions: ini, login: "127.0.0.1:0", userPattern: "x{n}:y",
+	rg, regionLogs = startRole(t, serveOptions{role: "region", regions: ini, regionHTTP: "127.0.0.1:0", login: "127.0.0.1:0", userPattern: "x{n}:y"})
+	lg, loginLogs = startRole(t, serveOptions{role: "login", regions: ini, login: "127.0.0.1:0", userPattern: "x{n}:y",
 		regionsURL: "http://" + rg.RegionHTTP.String() + "/", users: []string{"Test User:secret"}})
+	return rg, regionLogs, lg, loginLogs
+}
+
+// TestServeGridModeRoles starts `gridlab serve --role region` and `--role login` in this test
+// process on loopback, with one Regions.ini, and logs a synthetic viewer in through them.
+func TestServeGridModeRoles(t *testing.T) {
+	_, regionLogs, lg, loginLogs := startGridRoles(t)
 
 	// The viewer runs on its own loop, as a separate program would.
 	l := realnet.New()
@@ -111,31 +120,8 @@ func TestServeRoleFlags(t *testing.T) {
 // TestNodeMetaverseInteropGridMode runs node-metaverse's login.js in full mode (seed
 // capability and event queue on the region process) against the two roles of grid mode.
 func TestNodeMetaverseInteropGridMode(t *testing.T) {
-	dir := os.Getenv("NODE_METAVERSE_DIR")
-	if dir == "" {
-		t.Skip("NODE_METAVERSE_DIR not set (a node-metaverse copy with node_modules installed)")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@caspertech", "node-metaverse")); err != nil {
-		t.Skipf("NODE_METAVERSE_DIR: %v", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	udpPort := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
-	ini := filepath.Join(t.TempDir(), "Regions.ini")
-	text := fmt.Sprintf("[Grid Mode Region]\nRegionUUID = 2b9e2f4c-1d3a-4e5b-8c7d-6f5e4d3c2b1a\nLocation = 1000,1000\nInternalAddress = 127.0.0.1\nInternalPort = %d\nExternalHostName = 127.0.0.1\n", udpPort)
-	if err := os.WriteFile(ini, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	rg, regionLogs := startRole(t, serveOptions{role: "region", regions: ini, regionHTTP: "127.0.0.1:0", login: "127.0.0.1:0", userPattern: "x{n}:y"})
-	lg, loginLogs := startRole(t, serveOptions{role: "login", regions: ini, login: "127.0.0.1:0", userPattern: "x{n}:y",
-		regionsURL: "http://" + rg.RegionHTTP.String() + "/", users: []string{"Test User:secret"}})
+	dir, node := nodepeer.Require(t)
+	_, regionLogs, lg, loginLogs := startGridRoles(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "login.js")

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gridlab/lab/nodepeer"
 )
 
 type lockedBuf struct {
@@ -71,17 +73,7 @@ func TestServeShutdownLogs(t *testing.T) {
 // region info, map block) and a wrong password. It needs NODE_METAVERSE_DIR: a copy of
 // shared/peers/node-metaverse with node_modules installed (.ci/run prepares one).
 func TestNodeMetaverseInterop(t *testing.T) {
-	dir := os.Getenv("NODE_METAVERSE_DIR")
-	if dir == "" {
-		t.Skip("NODE_METAVERSE_DIR not set (a node-metaverse copy with node_modules installed)")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@caspertech", "node-metaverse")); err != nil {
-		t.Skipf("NODE_METAVERSE_DIR: %v", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
+	dir, node := nodepeer.Require(t)
 	uri, logs := startServe(t, serveOptions{login: "127.0.0.1:0", users: []string{"Test User:secret"}, userPattern: "x{n}:y"})
 
 	run := func(t *testing.T, mode, password string) (int, []map[string]any) {

@@ -9,13 +9,13 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"gridlab/lab/grid"
+	"gridlab/lab/nodepeer"
 	"gridlab/lab/vhttp"
 )
 
@@ -78,13 +78,7 @@ func serveTCP(t *testing.T, ln net.Listener, h vhttp.Handler) {
 // of shared/peers/node-metaverse: set NODE_METAVERSE_DIR to a folder with login.js and
 // node_modules (npm ci).
 func TestNodeMetaverseLogin(t *testing.T) {
-	dir := os.Getenv("NODE_METAVERSE_DIR")
-	if dir == "" {
-		t.Skip("NODE_METAVERSE_DIR not set")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		t.Skipf("no node_modules in %s", dir)
-	}
+	dir, node := nodepeer.Require(t)
 	accounts := grid.NewAccounts()
 	acc, _ := accounts.Add("Test", "User", "secret", rand.New(rand.NewPCG(1, 1)))
 	dest := &syncDest{}
@@ -104,7 +98,7 @@ func TestNodeMetaverseLogin(t *testing.T) {
 	serveTCP(t, ln, svc)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "login.js")
+	cmd := exec.CommandContext(ctx, node, "login.js")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LOGIN_URI=http://"+addr.String()+"/", "FIRST=Test", "LAST=User",
 		"PASSWORD=secret", "MODE=circuit", "TIMEOUT_MS=20000")

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"gridlab/lab/lludp"
+	"gridlab/lab/nodepeer"
 )
 
 // The land is 256 flat patches at TerrainHeight, each once, in datagrams well under the MTU.
@@ -107,17 +107,7 @@ console.log(JSON.stringify({min, max, n, patches: seen.size}));
 
 // TestFlatLandWithNodeMetaverseDecoder checks the encoding against an independent decoder.
 func TestFlatLandWithNodeMetaverseDecoder(t *testing.T) {
-	dir := os.Getenv("NODE_METAVERSE_DIR")
-	if dir == "" {
-		t.Skip("NODE_METAVERSE_DIR not set (a node-metaverse copy with node_modules installed)")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@caspertech", "node-metaverse")); err != nil {
-		t.Skipf("NODE_METAVERSE_DIR: %v", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
+	dir, node := nodepeer.Require(t)
 	args := []string{"-e", nodeTerrainDecoder}
 	for _, m := range flatLandPackets(256, 256, TerrainHeight) {
 		args = append(args, hex.EncodeToString(m.Data))
