@@ -125,7 +125,7 @@ func (r *Region) deliverMore(cl *client, p *lludp.Packet) {
 
 func (r *Region) rootAgents() int {
 	n := 0
-	for _, cl := range r.clients.all() { // a count does not depend on order
+	for _, cl := range r.clients.All() { // a count does not depend on order
 		if cl.root {
 			n++
 		}
@@ -145,7 +145,7 @@ func (r *Region) maybeInitialData(cl *client) {
 	// The agent's own avatar first (ScenePresence.SendInitialData → SendAvatarDataToAgent).
 	cl.c.SendReliable(&lludp.ObjectUpdate{RegionHandle: r.handle, TimeDilation: 0xFFFF, Objects: []lludp.ObjectUpdateData{r.avatarData(cl)}})
 	var others []*client
-	for _, o := range r.clients.all() {
+	for _, o := range r.clients.All() {
 		if o != cl && o.visible {
 			others = append(others, o)
 		}
@@ -176,7 +176,7 @@ func (r *Region) leave(cl *client) {
 	}
 	cl.visible = false
 	var others []*client
-	for _, o := range r.clients.all() {
+	for _, o := range r.clients.All() {
 		if o != cl && o.visible {
 			others = append(others, o)
 		}

@@ -230,7 +230,7 @@ func TestRTOFromPing(t *testing.T) {
 	require.Len(t, pings, 1)
 	require.NoError(t, w.s.RunUntil(w.s.Now().Add(10*time.Millisecond)))
 	w.send(ep, &lludp.CompletePingCheck{PingID: 1})
-	cl := w.r.clients.get(ep)
+	cl := w.r.clientAt(ep)
 	require.Equal(t, 18*time.Millisecond, cl.srtt)
 	seq := cl.c.SendReliable(&lludp.EconomyData{})
 	n := len(w.got[ep])

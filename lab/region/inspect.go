@@ -27,13 +27,13 @@ type CircuitInfo struct {
 
 // Circuits returns the connected clients, by endpoint.
 func (r *Region) Circuits() []CircuitInfo {
-	out := make([]CircuitInfo, 0, r.clients.len())
-	for ep, cl := range r.clients.all() {
+	out := make([]CircuitInfo, 0, r.clients.Len())
+	for ep, cl := range r.clients.All() {
 		out = append(out, CircuitInfo{Endpoint: ep, Code: cl.ac.CircuitCode, Agent: cl.ac.AgentID,
 			Session: cl.ac.SessionID, Root: cl.root, Indexed: r.byAgent[cl.ac.AgentID] == cl, Circuit: cl.c})
 	}
 	for _, cl := range r.byAgent { // detached by a rebinding
-		if r.clients.get(cl.ep) != cl {
+		if r.clientAt(cl.ep) != cl {
 			out = append(out, CircuitInfo{Code: cl.ac.CircuitCode, Agent: cl.ac.AgentID, Session: cl.ac.SessionID, Root: cl.root, Indexed: true, Circuit: cl.c})
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"gridlab/lab/addrmap"
 	"gridlab/lab/circuit"
 	"gridlab/lab/lludp"
 	"gridlab/lab/login"
@@ -93,7 +94,7 @@ type Region struct {
 	handle    uint64
 	expected  map[uint32]login.AgentCircuit // by circuit code
 	codesOf   map[uuid.UUID][]uint32        // the expected circuit codes of each agent
-	clients   endpoints
+	clients   addrmap.Map[*client]          // by UDP endpoint
 	byAgent   map[uuid.UUID]*client
 	resends   uint64 // every circuit's resends, open and closed (Resends)
 	dec       lludp.Decoder
@@ -130,7 +131,6 @@ func New(cfg Config) *Region {
 		handle:   uint64(cfg.X*256)<<32 | uint64(cfg.Y*256),
 		expected: make(map[uint32]login.AgentCircuit),
 		codesOf:  make(map[uuid.UUID][]uint32),
-		clients:  newEndpoints(),
 		byAgent:  make(map[uuid.UUID]*client),
 		caps:     make(map[string]*agentCaps),
 		expiry:   make(map[uint32]sim.Timer),
@@ -146,7 +146,7 @@ func (r *Region) Name() string { return r.cfg.Name }
 // Stats returns the region's counters, including those of its circuits.
 func (r *Region) Stats() Stats {
 	s := r.stats
-	for _, cl := range r.clients.all() { // sums do not depend on order
+	for _, cl := range r.clients.All() { // sums do not depend on order
 		s.Circuit.Add(cl.c.Stats())
 	}
 	return s
@@ -156,8 +156,14 @@ func (r *Region) Stats() Stats {
 // ones: Stats().Circuit.Resent without visiting every client.
 func (r *Region) Resends() uint64 { return r.resends }
 
+// clientAt returns the client at endpoint ep, nil if none.
+func (r *Region) clientAt(ep netip.AddrPort) *client {
+	cl, _ := r.clients.Get(ep)
+	return cl
+}
+
 // Agents returns the number of connected circuits.
-func (r *Region) Agents() int { return r.clients.len() }
+func (r *Region) Agents() int { return r.clients.Len() }
 
 // Expected returns the number of circuits registered by the login service and not yet used.
 func (r *Region) Expected() int { return len(r.expected) }
@@ -264,7 +270,7 @@ func (r *Region) Receive(from netip.AddrPort, b []byte) {
 		}
 		return
 	}
-	cl := r.clients.get(from)
+	cl := r.clientAt(from)
 	if p.ID == lludp.MsgUseCircuitCode {
 		var ucc lludp.UseCircuitCode
 		if err := ucc.DecodeBody(p.Body); err != nil {
@@ -282,7 +288,7 @@ func (r *Region) Receive(from netip.AddrPort, b []byte) {
 				return
 			}
 			cl.ep = netip.AddrPort{}
-			r.clients.del(from)
+			r.clients.Delete(from)
 			cl = nil
 		}
 		if cl != nil {
@@ -341,15 +347,15 @@ func (r *Region) sendClient(cl *client, b []byte) {
 // gave its viewer a new address. A client still bound to ep (whose viewer's address ep was) is
 // detached until a packet of its own shows where its viewer went, or it times out.
 func (r *Region) rebind(o *client, ep netip.AddrPort) {
-	if old := r.clients.get(ep); old != nil && old != o {
+	if old := r.clientAt(ep); old != nil && old != o {
 		old.ep = netip.AddrPort{}
 	}
-	if r.clients.get(o.ep) == o {
-		r.clients.del(o.ep)
+	if r.clientAt(o.ep) == o {
+		r.clients.Delete(o.ep)
 	}
 	r.cfg.Log.Logf("INFO", "[LLUDPSERVER]: %s %s moved from %s to %s", o.ac.First, o.ac.Last, o.ep, ep)
 	o.ep = ep
-	r.clients.set(ep, o)
+	r.clients.Set(ep, o)
 }
 
 func (r *Region) sendTo(ep netip.AddrPort) func([]byte) {
@@ -392,7 +398,7 @@ func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp
 		AckDelay:      r.cfg.AckDelay,
 		Resends:       &r.resends,
 	})
-	r.clients.set(from, cl)
+	r.clients.Set(from, cl)
 	r.byAgent[ac.AgentID] = cl
 	r.cfg.Log.Logf("DEBUG", "[LLUDPSERVER]: Client created")
 	cl.c.MarkReceived(p.Seq, n) // acked above; a resend of it is a duplicate
@@ -509,8 +515,8 @@ func (r *Region) close(cl *client, why string) {
 	cl.c.Close()
 	cl.pingTimer.Stop()
 	cl.idleTimer.Stop()
-	if r.clients.get(cl.ep) == cl {
-		r.clients.del(cl.ep)
+	if r.clientAt(cl.ep) == cl {
+		r.clients.Delete(cl.ep)
 	}
 	if r.byAgent[cl.ac.AgentID] == cl {
 		delete(r.byAgent, cl.ac.AgentID)
@@ -526,12 +532,12 @@ func (r *Region) close(cl *client, why string) {
 
 // Shutdown closes every client in a stable order.
 func (r *Region) Shutdown() {
-	eps := make([]netip.AddrPort, 0, r.clients.len())
-	for ep := range r.clients.all() {
+	eps := make([]netip.AddrPort, 0, r.clients.Len())
+	for ep := range r.clients.All() {
 		eps = append(eps, ep)
 	}
 	sort.Slice(eps, func(i, j int) bool { return eps[i].Compare(eps[j]) < 0 })
 	for _, ep := range eps {
-		r.close(r.clients.get(ep), "shutdown")
+		r.close(r.clientAt(ep), "shutdown")
 	}
 }

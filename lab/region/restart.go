@@ -14,11 +14,11 @@ import (
 // packets meet a region that no longer knows them (unknown circuit code, orphan packets).
 // Counters survive: they are the lab's, not the process's.
 func (r *Region) Restart() {
-	circuits, expected := r.clients.len(), len(r.expected)
+	circuits, expected := r.clients.Len(), len(r.expected)
 	// What the process hosted, for the grid's presence once it is back (OpenSim's region calls
 	// PresenceService.LogoutRegionAgents when it starts).
 	lost := map[uint32]login.AgentCircuit{}
-	for _, cl := range r.clients.all() {
+	for _, cl := range r.clients.All() {
 		lost[cl.ac.CircuitCode] = cl.ac
 	}
 	for code, ac := range r.expected {
@@ -29,7 +29,7 @@ func (r *Region) Restart() {
 		delete(r.expiry, code)
 	}
 	for _, cl := range r.byAgent { // detached clients (rebinding) too
-		if r.clients.get(cl.ep) != cl {
+		if r.clientAt(cl.ep) != cl {
 			r.stats.Circuit.Add(cl.c.Stats())
 			cl.c.Close()
 			cl.pingTimer.Stop()
@@ -37,19 +37,19 @@ func (r *Region) Restart() {
 			lost[cl.ac.CircuitCode] = cl.ac
 		}
 	}
-	eps := make([]netip.AddrPort, 0, r.clients.len())
-	for ep, cl := range r.clients.all() {
+	eps := make([]netip.AddrPort, 0, r.clients.Len())
+	for ep, cl := range r.clients.All() {
 		cl.visible = false // no KillObject to the others: they vanish together
 		eps = append(eps, ep)
 	}
 	sort.Slice(eps, func(i, j int) bool { return eps[i].Compare(eps[j]) < 0 })
 	for _, ep := range eps {
-		cl := r.clients.get(ep)
+		cl := r.clientAt(ep)
 		r.stats.Circuit.Add(cl.c.Stats())
 		cl.c.Close()
 		cl.pingTimer.Stop()
 		cl.idleTimer.Stop()
-		r.clients.del(ep)
+		r.clients.Delete(ep)
 		delete(r.byAgent, cl.ac.AgentID)
 	}
 	paths := make([]string, 0, len(r.caps))
