@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"gridlab/lab/addrmap"
 	"gridlab/lab/lludp"
 	"gridlab/lab/viewer"
 	"gridlab/netem"
@@ -30,10 +31,9 @@ const (
 type observer struct {
 	w       *world
 	samples []reports.Sample
-	traces  []*vtrace    // by viewer index; nil until the viewer's first event, and once released
-	state   []traceState // by viewer index
-	addrs   endpoints    // viewer addresses (port 0) → viewer index
-	ports   endpoints    // viewer UDP sockets → viewer index
+	traces  []vtrace         // by viewer index, in place: a datagram's event costs no pointer to chase
+	addrs   addrmap.Map[int] // viewer addresses (port 0) → viewer index
+	ports   addrmap.Map[int] // viewer UDP sockets → viewer index
 	codes   map[uint32]int
 	dec     lludp.Decoder
 	ev      []*viewerEvidence // by viewer index: the drops on its paths (diagnose.go); nil until one
@@ -48,14 +48,6 @@ type observer struct {
 	dropWhy    map[dropCause]string // a drop's note
 	dropWhat   map[dropSize]string  // a drop's what, e.g. "UDP 50 B"
 }
-
-// traceState is what the observer knows of a viewer's trace besides its events.
-type traceState uint8
-
-const (
-	stateFull     traceState = 1 << iota // keeps up to fullTraceCap events
-	stateReleased                        // released by retire: records nothing more
-)
 
 // party and evKind are the small codes of the reports.Party* and reports.Trace* strings.
 type party uint8
@@ -136,13 +128,47 @@ func (tx *texts) pair(id textID) textPair {
 // A trace is made at the viewer's first event; its head and ring are allocated at their final
 // size when first needed (a full trace's head grows up to fullTraceCap).
 type vtrace struct {
-	texts *texts
-	head  []tev
-	ring  []tev // ring buffer of the events after the head
-	next  int32 // next slot of ring once full
-	full  bool  // keeps up to fullTraceCap events in its head
-	code  bool  // circuit code registered
-	total int   // events recorded
+	texts    *texts
+	head     []tev
+	ring     []tev // ring buffer of the events after the head
+	next     int32 // next slot of ring once full
+	full     bool  // keeps up to fullTraceCap events in its head
+	code     bool  // circuit code registered
+	made     bool  // the viewer had its first event
+	released bool  // released by retire: records nothing more
+	total    int   // events recorded
+	// newest[d] is 1 + the ordinal (0-based count) of the newest datagram recorded in direction
+	// d (viewer → region, region → viewer), 0 if none: a receive almost always matches it, so
+	// lastUnreceived looks there before it searches the trace.
+	newest [2]int32
+}
+
+// Directions of the datagrams newest tracks.
+const (
+	toRegion = iota
+	toViewer
+)
+
+// direction is the newest index of a message from → to, or -1 for other parties.
+func direction(from, to party) int {
+	switch {
+	case from == partyViewer && to == partyRegion:
+		return toRegion
+	case from == partyRegion && to == partyViewer:
+		return toViewer
+	}
+	return -1
+}
+
+// at returns the event of ordinal k if the trace still holds it (the ring overwrites).
+func (t *vtrace) at(k int) *tev {
+	if k < len(t.head) {
+		return &t.head[k]
+	}
+	if k < t.total-len(t.ring) || k >= t.total {
+		return nil
+	}
+	return &t.ring[(k-len(t.head))%traceTail]
 }
 
 func (t *vtrace) headCap() int {
@@ -153,6 +179,11 @@ func (t *vtrace) headCap() int {
 }
 
 func (t *vtrace) add(e tev) {
+	if e.kind == kindMessage {
+		if d := direction(e.from, e.to); d >= 0 {
+			t.newest[d] = int32(t.total + 1)
+		}
+	}
 	t.total++
 	if n := len(t.head); n < t.headCap() {
 		if n == cap(t.head) {
@@ -187,6 +218,17 @@ func (t *vtrace) newestFirst() [3][]tev {
 // lastUnreceived finds the newest message from → to with this header that was neither received
 // nor dropped.
 func (t *vtrace) lastUnreceived(from, to party, msg lludp.MsgID, seq uint32, flags lludp.Flags) *tev {
+	if d := direction(from, to); d >= 0 && t.newest[d] > 0 {
+		// The newest datagram this way is the newest that can match; if it does, no search.
+		if x := t.at(int(t.newest[d]) - 1); x != nil && x.seq == seq && x.msg == msg && x.flags == flags && x.recvAt == 0 && !x.dropped {
+			return x
+		}
+	}
+	return t.searchUnreceived(from, to, msg, seq, flags)
+}
+
+// searchUnreceived is lastUnreceived by a search from the newest event back.
+func (t *vtrace) searchUnreceived(from, to party, msg lludp.MsgID, seq uint32, flags lludp.Flags) *tev {
 	for _, run := range t.newestFirst() {
 		for k := len(run) - 1; k >= 0; k-- {
 			x := &run[k]
@@ -229,7 +271,7 @@ type event struct {
 
 // events returns the recorded events, oldest first; a trace never made has none.
 func (t *vtrace) events() []event {
-	if t == nil {
+	if !t.made {
 		return nil
 	}
 	out := make([]event, 0, len(t.head)+len(t.ring))
@@ -247,46 +289,7 @@ func (t *vtrace) events() []event {
 	return out
 }
 
-// endpoints maps addresses to viewer indexes. An IPv4 address and port, all of them in practice,
-// are packed into a uint64 key, which hashes and compares much faster than a netip.AddrPort.
-type endpoints struct {
-	v4    map[uint64]int
-	other map[netip.AddrPort]int
-}
-
-func v4Key(a netip.AddrPort) (uint64, bool) {
-	ip := a.Addr()
-	if !ip.Is4() {
-		return 0, false
-	}
-	b := ip.As4()
-	return uint64(binary.BigEndian.Uint32(b[:]))<<16 | uint64(a.Port()), true
-}
-
-func (m *endpoints) get(a netip.AddrPort) (int, bool) {
-	if k, ok := v4Key(a); ok {
-		i, ok := m.v4[k]
-		return i, ok
-	}
-	i, ok := m.other[a]
-	return i, ok
-}
-
-func (m *endpoints) set(a netip.AddrPort, i int) {
-	if k, ok := v4Key(a); ok {
-		if m.v4 == nil {
-			m.v4 = map[uint64]int{}
-		}
-		m.v4[k] = i
-		return
-	}
-	if m.other == nil {
-		m.other = map[netip.AddrPort]int{}
-	}
-	m.other[a] = i
-}
-
-// addr is the key of an address without a port in endpoints.
+// addr is the key of an address without a port in addrs.
 func addr(a netip.Addr) netip.AddrPort { return netip.AddrPortFrom(a, 0) }
 
 func newObserver(w *world) *observer {
@@ -301,7 +304,6 @@ func newObserver(w *world) *observer {
 func (o *observer) addViewers() {
 	n := len(o.w.viewers) - len(o.traces)
 	o.traces = slices.Grow(o.traces, n)
-	o.state = slices.Grow(o.state, n)
 	o.ev = slices.Grow(o.ev, n)
 	for i := len(o.traces); i < len(o.w.viewers); i++ {
 		o.addViewer(i)
@@ -315,33 +317,27 @@ func (o *observer) addViewer(i int) {
 		o.perPop = map[string]int{}
 	}
 	v := o.w.viewers[i]
-	var st traceState
-	if o.perPop[o.w.pops[i]] < fullTracePerPop {
-		st = stateFull
-	}
+	o.traces = append(o.traces, vtrace{full: o.perPop[o.w.pops[i]] < fullTracePerPop})
 	o.perPop[o.w.pops[i]]++
-	o.traces = append(o.traces, nil)
-	o.state = append(o.state, st)
 	o.ev = append(o.ev, nil)
 	// A relogin is a new session on the same machine: its addresses are the latest session's.
 	if hn, ok := v.Config().Net.(hostNet); ok {
-		o.addrs.set(addr(hn.h.Addr()), i)
+		o.addrs.Set(addr(hn.h.Addr()), i)
 	}
 	if r := o.w.net.Router(fmt.Sprintf("home-router-%d", o.w.firstID[i])); r != nil {
-		o.addrs.set(addr(r.OutsideAddr()), i)
+		o.addrs.Set(addr(r.OutsideAddr()), i)
 	}
 }
 
 // trace returns viewer i's trace, made at its first event; nil once released (retire).
 func (o *observer) trace(i int) *vtrace {
-	if t := o.traces[i]; t != nil {
-		return t
-	}
-	if o.state[i]&stateReleased != 0 {
+	t := &o.traces[i]
+	if t.released {
 		return nil
 	}
-	t := &vtrace{texts: &o.texts, full: o.state[i]&stateFull != 0}
-	o.traces[i] = t
+	if !t.made {
+		t.made, t.texts = true, &o.texts
+	}
 	return t
 }
 
@@ -370,12 +366,18 @@ var stageTitles = func() map[string]string {
 	return m
 }()
 
-// onViewer records what a viewer reports through its Trace hook.
-func (o *observer) onViewer(v *viewer.Viewer, e viewer.TraceEvent) {
-	i := o.viewerIndex(v)
-	if i < 0 {
-		return
+// hook is viewer i's Trace hook, which records what the viewer reports. Each viewer has its
+// own, so that an event needs no lookup of whose it is.
+func (o *observer) hook(i int) func(*viewer.Viewer, viewer.TraceEvent) {
+	return func(v *viewer.Viewer, e viewer.TraceEvent) {
+		if i < len(o.traces) {
+			o.record(i, v, e)
+		}
 	}
+}
+
+// record records an event of viewer i.
+func (o *observer) record(i int, v *viewer.Viewer, e viewer.TraceEvent) {
 	if e.Kind == viewer.TraceSend && e.Flags&lludp.FlagResent != 0 {
 		o.resends++ // every resend of the viewer's circuit is sent, and so traced, once
 	}
@@ -433,7 +435,7 @@ func acks8(n int) uint8 { return uint8(min(max(n, 0), 255)) }
 
 // regionSend records a datagram a region sends, if it goes to a known viewer.
 func (o *observer) regionSend(to netip.AddrPort, b []byte) {
-	i, ok := o.ports.get(to)
+	i, ok := o.ports.Get(to)
 	if !ok {
 		return
 	}
@@ -449,7 +451,7 @@ func (o *observer) regionSend(to netip.AddrPort, b []byte) {
 // regionRecv marks a viewer's datagram as received by a region. The first UseCircuitCode of a
 // circuit tells whose address it is.
 func (o *observer) regionRecv(from netip.AddrPort, b []byte) {
-	i, ok := o.ports.get(from)
+	i, ok := o.ports.Get(from)
 	if !ok {
 		if _, _, id, _ := viewer.PeekHeader(b); id != lludp.MsgUseCircuitCode {
 			return
@@ -461,13 +463,13 @@ func (o *observer) regionRecv(from netip.AddrPort, b []byte) {
 		if i, ok = o.codes[binary.LittleEndian.Uint32(p.Body)]; !ok {
 			return
 		}
-		o.ports.set(from, i)
-		if _, known := o.addrs.get(addr(from.Addr())); !known {
-			o.addrs.set(addr(from.Addr()), i)
+		o.ports.Set(from, i)
+		if _, known := o.addrs.Get(addr(from.Addr())); !known {
+			o.addrs.Set(addr(from.Addr()), i)
 		}
 	}
-	t := o.traces[i]
-	if t == nil {
+	t := &o.traces[i]
+	if !t.made || t.released {
 		return // no events yet (nothing to mark), or released
 	}
 	flags, seq, id, _ := viewer.PeekHeader(b)
@@ -554,10 +556,10 @@ func (o *observer) onDrop(d netem.Drop) {
 
 // owner finds the viewer an address belongs to; fromViewer is true for its own addresses.
 func (o *observer) owner(a netip.AddrPort) (int, bool) {
-	if i, ok := o.ports.get(a); ok {
+	if i, ok := o.ports.Get(a); ok {
 		return i, true
 	}
-	if i, ok := o.addrs.get(addr(a.Addr())); ok {
+	if i, ok := o.addrs.Get(addr(a.Addr())); ok {
 		return i, true
 	}
 	return -1, false
@@ -567,7 +569,7 @@ func (o *observer) owner(a netip.AddrPort) (int, bool) {
 func (o *observer) sample() {
 	w := o.w
 	s := reports.Sample{At: w.s.Now().Duration(), Decided: w.decided, InWorld: w.inWorld, Failed: w.failed}
-	// Resends are counted as they happen, by the regions and here (onViewer): summing every
+	// Resends are counted as they happen, by the regions and here (record): summing every
 	// circuit's stats would visit every viewer every second.
 	s.Resends = o.resends
 	for _, rg := range w.regions {
@@ -600,13 +602,14 @@ func (o *observer) finish() {
 // export converts the traces for the report; rvs are the viewers' results, in the same order.
 func (o *observer) export(rvs []reports.Viewer) []reports.ViewerTrace {
 	out := make([]reports.ViewerTrace, 0, len(o.traces))
-	for i, t := range o.traces {
-		if o.state[i]&stateReleased != 0 {
+	for i := range o.traces {
+		t := &o.traces[i]
+		if t.released {
 			continue // a successful viewer's trace nobody will draw (retire)
 		}
 		evs := t.events() // none for a viewer that never started
 		total, head := len(evs), 0
-		if t != nil {
+		if t.made {
 			total, head = t.total, len(t.head)
 		}
 		vt := reports.ViewerTrace{ViewerID: rvs[i].ID, Full: total == len(evs), Omitted: total - len(evs)}
@@ -646,7 +649,7 @@ const (
 
 // retire releases viewer i's trace when it finished in world and no diagram will need it.
 func (o *observer) retire(i int) {
-	if o.state[i]&(stateReleased|stateFull) != 0 {
+	if t := &o.traces[i]; t.released || t.full {
 		return
 	}
 	r := o.w.viewers[i].Result()
@@ -681,8 +684,7 @@ func (o *observer) retire(i int) {
 
 // release drops viewer i's trace for good: it records nothing more and is not exported.
 func (o *observer) release(i int) {
-	o.traces[i] = nil
-	o.state[i] |= stateReleased
+	o.traces[i] = vtrace{released: true}
 }
 
 type slowTrace struct {

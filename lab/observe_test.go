@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -158,14 +159,14 @@ func TestTraceIsAllocatedWhenTheViewerStarts(t *testing.T) {
 	i := fullTracePerPop // the first viewer with a bounded trace
 	v := o.w.viewers[i]
 	for k := range o.traces {
-		assert.Nil(t, o.traces[k], "viewer %d has no trace before it starts", k)
+		assert.False(t, o.traces[k].made, "viewer %d has no trace before it starts", k)
 	}
 	send := func(seq uint32) {
 		o.onViewer(v, viewer.TraceEvent{At: sim.Time(seq), Kind: viewer.TraceSend, Msg: lludp.MsgAgentUpdate, Seq: seq, Size: 100})
 	}
 	send(1)
-	tr := o.traces[i]
-	require.NotNil(t, tr)
+	tr := &o.traces[i]
+	require.True(t, tr.made, "the first event makes the trace")
 	assert.Equal(t, traceHead, cap(tr.head), "the head is made at its final size")
 	assert.Nil(t, tr.ring, "no ring while the head has room")
 	for seq := uint32(2); seq <= traceHead+traceTail+10; seq++ {
@@ -205,7 +206,7 @@ func TestReceiveMarksTheNewestMatchingSend(t *testing.T) {
 	o.onViewer(v, viewer.TraceEvent{At: 1, Kind: viewer.TraceSend, Msg: lludp.MsgUseCircuitCode, Seq: 1, Flags: lludp.FlagReliable, Size: len(ucc)})
 	o.w.s.RunUntil(2)
 	o.regionRecv(ep, ucc)
-	got, ok := o.ports.get(ep)
+	got, ok := o.ports.Get(ep)
 	require.True(t, ok, "UseCircuitCode tells whose endpoint it is")
 	assert.Equal(t, i, got)
 	assert.Equal(t, sim.Time(2), o.traces[i].events()[0].recvAt)
@@ -266,5 +267,51 @@ func benchmarkObserverDatagram(b *testing.B, n int) {
 		o.regionRecv(eps[k], up)
 		o.regionSend(eps[k], down)
 		o.onViewer(v, viewer.TraceEvent{At: sim.Time(seq), Kind: viewer.TraceRecv, Msg: lludp.MsgPacketAck, Seq: seq, Flags: downFlags, Size: len(down)})
+	}
+}
+
+func TestNewestDatagramShortcutAgreesWithTheSearch(t *testing.T) {
+	// lastUnreceived first tries the newest datagram of the direction and searches only when
+	// that one does not match; on random traces (bounded and full, ring wrapped many times,
+	// repeated headers, drops, receives out of order, other events in between) it must find
+	// exactly the event the search finds.
+	for _, full := range []bool{false, true} {
+		rnd := rand.New(rand.NewPCG(7, 0))
+		tr := &vtrace{texts: &texts{}, full: full}
+		parties := [][2]party{{partyViewer, partyRegion}, {partyRegion, partyViewer}, {partyViewer, partyLogin}}
+		fast := 0
+		for step := range 20000 {
+			p := parties[rnd.IntN(len(parties))]
+			msg, seq, flags := lludp.MsgID(1+rnd.IntN(2)), uint32(rnd.IntN(4)), lludp.Flags(rnd.IntN(2))*lludp.FlagReliable
+			switch rnd.IntN(5) {
+			case 0, 1:
+				tr.add(tev{at: sim.Time(step), kind: kindMessage, from: p[0], to: p[1], msg: msg, seq: seq, flags: flags})
+			case 2:
+				tr.add(tev{at: sim.Time(step), kind: kindStage})
+			case 3:
+				if x := tr.searchUnreceived(p[0], p[1], msg, seq, flags); x != nil && rnd.IntN(4) == 0 {
+					x.dropped = true
+				}
+			default:
+				want := tr.searchUnreceived(p[0], p[1], msg, seq, flags)
+				got := tr.lastUnreceived(p[0], p[1], msg, seq, flags)
+				require.Same(t, want, got, "full=%v step %d: %v → %v msg %d seq %d", full, step, p[0], p[1], msg, seq)
+				if got != nil {
+					if d := direction(p[0], p[1]); d >= 0 && tr.at(int(tr.newest[d])-1) == got {
+						fast++
+					}
+					got.recvAt = sim.Time(step)
+				}
+			}
+		}
+		assert.Greater(t, fast, 100, "full=%v: the shortcut was taken", full)
+		assert.Greater(t, tr.total, traceHead+traceTail, "full=%v: the ring wrapped", full)
+	}
+}
+
+// onViewer is what viewer v's Trace hook does.
+func (o *observer) onViewer(v *viewer.Viewer, e viewer.TraceEvent) {
+	if i := o.viewerIndex(v); i >= 0 {
+		o.hook(i)(v, e)
 	}
 }
