@@ -30,6 +30,7 @@ type runFlags struct {
 	invariants bool
 	cpuprofile string
 	memprofile string
+	hugePages  bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -82,6 +83,7 @@ The same scenario and seed always give a byte-identical report.json and the same
 			if f.memprofile != "" {
 				opt.AfterRun = func() error { return writeHeapProfile(f.memprofile) }
 			}
+			withHugePages(&opt, f.hugePages)
 			if f.json {
 				return runScenario(sc, opt, out, f.quiet, true, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
@@ -97,6 +99,7 @@ The same scenario and seed always give a byte-identical report.json and the same
 	cmd.Flags().StringVar(&f.pcap, "pcap", "", "write a packet capture (pcap, virtual nanosecond timestamps) to FILE, and its drops to FILE.drops.txt")
 	cmd.Flags().StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) to FILE")
 	cmd.Flags().StringVar(&f.memprofile, "memprofile", "", "write a heap profile (go tool pprof) to FILE when the simulation ends, before the run's world is released")
+	cmd.Flags().BoolVar(&f.hugePages, "huge-pages", true, "on Linux, ask for transparent huge pages for the simulation's heap: large runs are markedly faster (docs/BENCHMARKS.md); results are the same either way")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a scenario field, e.g. --set viewers.home.count=10 or --set networks.internet.loss=2% (repeatable)")
 	return cmd
 }
@@ -140,7 +143,13 @@ func runScenario(sc *scenarios.Scenario, opt lab.Options, out string, quiet, asJ
 	var pr *progressPrinter
 	if !quiet {
 		pr = newProgressPrinter(stderr, sc.Name)
-		opt.Progress = pr.update
+		next := opt.Progress
+		opt.Progress = func(p lab.Progress) {
+			pr.update(p)
+			if next != nil {
+				next(p)
+			}
+		}
 	}
 	run, err := lab.Run(sc, opt)
 	if pr != nil {
