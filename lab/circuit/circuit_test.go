@@ -161,40 +161,81 @@ func BenchmarkSteadyState(b *testing.B) {
 }
 
 // The dedupe window remembers exactly the last 1024 sequence numbers received, in arrival
-// order, whatever their order: checked against a map of the ring's contents.
+// order, whatever their order: checked against a map of the ring's contents. The regimes go
+// from every kind of disorder to long in-order runs (which the set keeps without a ring) broken
+// rarely, late (after the ring would have filled) or at the very start, and across the wrap.
 func TestSeenSetMatchesAMapOfTheLastThousandReceived(t *testing.T) {
-	var s seenSet
-	ring := []uint32{}
-	in := map[uint32]bool{}
-	rng := uint32(12345)
-	next := func() uint32 { rng = rng*1664525 + 1013904223; return rng >> 8 }
-	seq := uint32(100)
-	for i := range 200000 {
-		var q uint32
-		switch r := next() % 100; {
-		case r < 80: // mostly rising, with gaps
-			seq += 1 + next()%3
-			q = seq
-		case r < 95: // a recent resend or reordering
-			q = seq - next()%1500
-		case r < 99: // an old one, far below the window
-			q = seq - next()%20000
-		default: // a jump (a restart or the wrap)
-			seq = next() % (1 << 24)
-			q = seq
-		}
-		want := in[q]
-		require.Equal(t, want, s.contains(q), "step %d seq %d", i, q)
-		if !want {
-			s.insert(q)
-			ring = append(ring, q)
-			in[q] = true
-			if len(ring) > dedupeWindow {
-				delete(in, ring[0])
-				ring = ring[1:]
-			}
-		}
+	type regime struct {
+		name                 string
+		start                uint32
+		inOrder, gap, recent int // out of 1000 steps; the rest are old ones and jumps
 	}
+	for _, rg := range []regime{
+		{"disorder", 100, 0, 800, 150},
+		{"in order, rarely broken", 1, 990, 5, 4},
+		{"in order, almost never broken", 5, 999, 0, 1},
+		{"in order across the wrap", 1<<32 - 3000, 1000, 0, 0},
+	} {
+		t.Run(rg.name, func(t *testing.T) {
+			var s seenSet
+			ring := []uint32{}
+			in := map[uint32]bool{}
+			rng := uint32(12345)
+			next := func() uint32 { rng = rng*1664525 + 1013904223; return rng >> 8 }
+			seq := rg.start
+			for i := range 200000 {
+				var q uint32
+				switch r := int(next() % 1000); {
+				case i == 0:
+					q = seq
+				case r < rg.inOrder:
+					seq++
+					q = seq
+				case r < rg.inOrder+rg.gap: // rising, with gaps
+					seq += 1 + next()%3
+					q = seq
+				case r < rg.inOrder+rg.gap+rg.recent: // a recent resend or reordering
+					q = seq - next()%1500
+				case r < 990: // an old one, far below the window
+					q = seq - next()%20000
+				default: // a jump (a restart or the wrap)
+					seq = next() % (1 << 24)
+					q = seq
+				}
+				want := in[q]
+				require.Equal(t, want, s.contains(q), "step %d seq %d", i, q)
+				if !want {
+					s.insert(q)
+					ring = append(ring, q)
+					in[q] = true
+					if len(ring) > dedupeWindow {
+						delete(in, ring[0])
+						ring = ring[1:]
+					}
+				}
+				require.Equal(t, len(ring), s.len(), "step %d: numbers remembered", i)
+			}
+		})
+	}
+}
+
+func TestSeenSetInOrderKeepsNoRing(t *testing.T) {
+	// A circuit whose numbers all arrive in order keeps no ring, however long it runs; the
+	// first number out of order makes one, and from then on answers are as before.
+	var s seenSet
+	for q := uint32(1); q <= 5000; q++ {
+		require.False(t, s.contains(q))
+		s.insert(q)
+	}
+	assert.Nil(t, s.ring, "no ring while in order")
+	assert.Equal(t, dedupeWindow, s.len())
+	assert.True(t, s.contains(5000-dedupeWindow+1), "the oldest remembered")
+	assert.False(t, s.contains(5000-dedupeWindow), "forgotten")
+	s.insert(5002) // 5001 lost
+	assert.Len(t, s.ring, dedupeWindow, "the first gap makes the ring, full")
+	assert.False(t, s.contains(5000-dedupeWindow+1), "the oldest was forgotten for 5002")
+	assert.False(t, s.contains(5001))
+	assert.True(t, s.contains(5002))
 }
 
 // unackedSet answers as a map would, through acks in any order, compactions and the wrap.

@@ -27,7 +27,7 @@ type Snapshot struct {
 
 // Inspect returns a copy of the circuit's bookkeeping.
 func (c *Circuit) Inspect() Snapshot {
-	s := Snapshot{Closed: c.closed, LastSeq: c.seq, Seen: len(c.seen.ring)}
+	s := Snapshot{Closed: c.closed, LastSeq: c.seq, Seen: c.seen.len()}
 	c.unacked.each(func(p *pending) {
 		s.Unacked = append(s.Unacked, UnackedPacket{Seq: p.seq, Resends: p.resends, Retrying: p.timer.Active()})
 	})
