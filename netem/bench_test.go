@@ -2,7 +2,9 @@ package netem_test
 
 import (
 	"net/netip"
+	"strconv"
 	"testing"
+	"time"
 
 	"gridlab/netem"
 	"gridlab/sim"
@@ -82,6 +84,55 @@ func BenchmarkFirewallNATLossyPath(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkt/s")
+	if got == 0 {
+		b.Fatal("nothing delivered")
+	}
+}
+
+// BenchmarkUDPScaleShape is scale-100k's shape: many hosts directly on one internet segment with
+// latency and jitter, and one server that answers every datagram. Each op is one 100-byte
+// datagram from a viewer (a different one each time, in an order that jumps around memory as the
+// real run's does) and the server's 60-byte answer, with the clock advanced 10 µs: ~3,000
+// datagrams each way in flight, as at the run's peak, so host, socket, FIFO and packet state is
+// out of the cache as it is there. Two datagrams per op.
+func BenchmarkUDPScaleShape(b *testing.B) {
+	const viewers = 50_000
+	s := sim.New(1)
+	n := netem.New(s)
+	inet := n.AddSegment("internet", pfx("0.0.0.0/0"), netem.LinkParams{Latency: 30 * ms, Jitter: 3 * ms})
+	srvHost, _ := n.AddHost("grid", inet, ip("198.51.100.10"))
+	var srv *netem.UDPConn
+	reply := make([]byte, 60)
+	srv, err := srvHost.ListenUDP(9000, func(from netip.AddrPort, _ []byte) { srv.WriteTo(reply, from) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	conns := make([]*netem.UDPConn, viewers)
+	got := 0
+	a := ip("10.0.0.1")
+	for i := range conns {
+		h, err := n.AddHost("viewer"+strconv.Itoa(i), inet, a)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a = a.Next()
+		conns[i], _ = h.ListenUDP(0, func(netip.AddrPort, []byte) { got++ })
+	}
+	msg := make([]byte, 100)
+	to := netip.AddrPortFrom(srvHost.Addr(), 9000)
+	i := 0
+	step := func() {
+		conns[(i*7919)%viewers].WriteTo(msg, to)
+		i++
+		_ = s.RunUntil(s.Now().Add(10 * time.Microsecond))
+	}
+	for range 20_000 { // fill the pipe: 200 ms of virtual time
+		step()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		step()
+	}
 	if got == 0 {
 		b.Fatal("nothing delivered")
 	}

@@ -97,7 +97,7 @@ func (r *Resolver) SetUnreachable(u bool) {
 // default (see DefaultResolverAddr) if it was not.
 func (r *Resolver) Place(seg *Segment, addr netip.Addr) error {
 	if r.host != nil {
-		return fmt.Errorf("netem: the resolver is already placed at %s on %s", r.host.addr, r.host.seg.name)
+		return fmt.Errorf("netem: the resolver is already placed at %s on %s", r.host.Addr(), r.host.Segment().name)
 	}
 	h, err := r.n.AddHost(ResolverHostName, seg, addr)
 	if err != nil {
@@ -150,7 +150,7 @@ func (r *Resolver) Addr() netip.AddrPort {
 	if r.host == nil {
 		return netip.AddrPort{}
 	}
-	return netip.AddrPortFrom(r.host.addr, dnsPort)
+	return netip.AddrPortFrom(r.host.Addr(), dnsPort)
 }
 
 // serve answers one query after the resolver's delay. Malformed queries with a readable header

@@ -6,7 +6,10 @@ import "fmt"
 // sends or that reaches it is dropped with DropHostDown; its sockets, connections and timers
 // live on (a pulled cable, not a reboot), so TCP retransmits into the void and recovers if the
 // host comes back in time.
-func (h *Host) SetDown(down bool) { h.down = down }
+func (h *Host) SetDown(down bool) {
+	h.down = down
+	h.noteSendPath()
+}
 
 // Down reports whether the host is down.
 func (h *Host) Down() bool { return h.down }

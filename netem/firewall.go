@@ -88,6 +88,7 @@ type ctEntry struct {
 // dropping inbound UDP also drops replies to the host's own requests.
 func (h *Host) AddRule(r Rule) {
 	h.rules = append(h.rules, ruleEntry{Rule: r, counter: "drop/firewall/" + r.Name + "@" + h.name})
+	h.noteSendPath()
 }
 
 // RemoveRule removes the first rule with that name and reports whether there was one.
@@ -95,6 +96,7 @@ func (h *Host) RemoveRule(name string) bool {
 	for i := range h.rules {
 		if h.rules[i].Name == name {
 			h.rules = append(h.rules[:i], h.rules[i+1:]...)
+			h.noteSendPath()
 			return true
 		}
 	}
@@ -132,6 +134,7 @@ func (h *Host) SetConntrack(on bool) {
 		h.ct = [2]map[uint64]*ctEntry{{}, {}}
 		h.ctPruneAt = minPruneSize
 	}
+	h.noteSendPath()
 }
 
 // ctTable returns the conntrack table of a protocol (nil for protocols not tracked).
@@ -306,7 +309,7 @@ func (h *Host) refuse(p *packet, e *ruleEntry, dir Direction) {
 	n := h.n
 	n.fwHits[e.counter]++
 	if e.Action == Reject {
-		from := h.addr
+		from := h.Addr()
 		if dir == In {
 			from = p.dst.Addr() // the address the refused packet was sent to
 		}

@@ -41,31 +41,40 @@ var (
 // route leaves through it. A packet to any of the host's addresses is delivered to the host
 // whichever interface it arrives on (Linux's weak host model); sockets are bound to all addresses.
 type Host struct {
-	n      *Network
+	// What delivering a datagram reads comes first, within 64 bytes: at scale every delivery
+	// finds its host out of the cache, and one line is all it then costs.
+	n           *Network
+	down        bool
+	conntrack   bool
+	udpLastPort uint16      // udpLast's port
+	rules       []ruleEntry // delivery reads only their number unless there are some
+	udpLast     *UDPConn    // the socket the last datagram went to (udpConn)
+	udpLastRecv func(from netip.AddrPort, payload []byte)
+
 	name   string
-	seg    *Segment // the primary interface's segment
-	addr   netip.Addr
 	ifaces []Interface
-	iface0 [1]Interface // ifaces' storage while the host has one: no separate allocation to miss
+	// ifaces' storage while the host has one: no separate allocation to miss. It keeps the
+	// primary interface (Addr, Segment) when more are added, as ifaces then moves.
+	iface0 [1]Interface
 	routes []Route
-	rules  []ruleEntry
-	down   bool
 
 	dnsRand *rand.Rand // DNS query IDs, stream "netem/dns/<host>"
 	issRand *rand.Rand // TCP initial sequence numbers, stream "netem/tcp-iss/<host>"
 
-	conntrack bool
 	ct        [2]map[uint64]*ctEntry // UDP and TCP flows by ctKey
 	ctPruneAt int
 
 	udp     map[uint32]*UDPConn // by port (a 4-byte key takes the map fast path)
-	udpLast *UDPConn            // the socket the last datagram went to (udpConn)
 	nextUDP uint16
 
 	listeners map[uint16]*TCPListener
 	conns     map[connKey]*TCPConn
 	tcpPorts  map[uint16]int // local port -> number of connections using it
 	nextTCP   uint16
+
+	// Pads Host to 256 bytes, a size class whose objects all start on a 64-byte boundary, so that
+	// the fields delivery reads share one cache line (TestHostLayout).
+	_ [16]byte
 }
 
 // AddHost adds a host with address addr on segment seg. It fails on a duplicate host or router
@@ -88,7 +97,7 @@ func (n *Network) AddHost(name string, seg *Segment, addr netip.Addr) (*Host, er
 		return nil, fmt.Errorf("netem: host %q: address %s already in use on segment %s", name, addr, seg.name)
 	}
 	h := &Host{
-		n: n, name: name, seg: seg, addr: addr, iface0: [1]Interface{{seg, addr}},
+		n: n, name: name, iface0: [1]Interface{{seg, addr}},
 		udp: map[uint32]*UDPConn{}, nextUDP: ephemeralLo,
 		listeners: map[uint16]*TCPListener{}, conns: map[connKey]*TCPConn{},
 		tcpPorts: map[uint16]int{}, nextTCP: ephemeralLo,
@@ -105,10 +114,10 @@ func (n *Network) AddHost(name string, seg *Segment, addr netip.Addr) (*Host, er
 func (h *Host) Name() string { return h.name }
 
 // Addr returns the host's primary address (that of its first interface).
-func (h *Host) Addr() netip.Addr { return h.addr }
+func (h *Host) Addr() netip.Addr { return h.iface0[0].Addr }
 
 // Segment returns the segment of the host's primary interface.
-func (h *Host) Segment() *Segment { return h.seg }
+func (h *Host) Segment() *Segment { return h.iface0[0].Segment }
 
 // Interface is one of a host's addresses on a segment. Two interfaces may share a segment (two
 // addresses on one LAN).
@@ -138,6 +147,7 @@ func (h *Host) AddInterface(seg *Segment, addr netip.Addr) error {
 	}
 	h.ifaces = append(h.ifaces, Interface{seg, addr})
 	seg.addNode(addr, h, nil)
+	h.noteSendPath()
 	return nil
 }
 
@@ -180,6 +190,7 @@ func (h *Host) AddRoute(prefix netip.Prefix, seg *Segment) error {
 		return fmt.Errorf("netem: host %q: route %s: the host has no interface on segment %s", h.name, prefix, name)
 	}
 	h.routes = append(h.routes, Route{prefix.Masked(), seg})
+	h.noteSendPath()
 	return nil
 }
 
@@ -245,11 +256,35 @@ func (d Direction) String() string {
 
 // UDPConn is a bound UDP socket.
 type UDPConn struct {
-	h      *Host
+	// What WriteTo reads on its direct path comes first (see direct).
+	closed bool
+	// direct: the host is up and has one interface, no routes, no firewall rules and no
+	// connection tracking, so a datagram leaves from local through seg with nothing to check and
+	// WriteTo need not read the host at all. At 100,000 viewers the sending host is out of the
+	// cache for almost every datagram: reading it was one of WriteTo's two cache misses. The host
+	// keeps the flag current (noteSendPath) whenever one of those conditions changes.
+	direct bool
+	n      *Network
+	seg    *Segment // the host's primary segment
 	local  netip.AddrPort
 	recv   func(from netip.AddrPort, payload []byte)
+	h      *Host
 	onErr  func(to netip.AddrPort, err error)
-	closed bool
+}
+
+// sendsDirect reports whether a datagram from h needs nothing from h but its primary segment
+// and address: no down host, no route choice, no egress firewall.
+func (h *Host) sendsDirect() bool {
+	return !h.down && len(h.ifaces) == 1 && len(h.routes) == 0 && len(h.rules) == 0 && !h.conntrack
+}
+
+// noteSendPath updates the direct flag of h's sockets after a change to what sendsDirect reads.
+// Every socket gets the same value, so the map's order does not matter.
+func (h *Host) noteSendPath() {
+	d := h.sendsDirect()
+	for _, c := range h.udp {
+		c.direct = d
+	}
 }
 
 // SetErrorHandler makes the socket report ICMP errors about its datagrams, as a connected UDP
@@ -273,7 +308,7 @@ func (h *Host) ListenUDP(port uint16, recv func(from netip.AddrPort, payload []b
 	if recv == nil {
 		recv = func(netip.AddrPort, []byte) {}
 	}
-	c := &UDPConn{h: h, local: netip.AddrPortFrom(h.addr, port), recv: recv}
+	c := &UDPConn{h: h, n: h.n, seg: h.Segment(), direct: h.sendsDirect(), local: netip.AddrPortFrom(h.Addr(), port), recv: recv}
 	h.udp[uint32(port)] = c
 	return c, nil
 }
@@ -299,15 +334,21 @@ func (c *UDPConn) WriteTo(b []byte, to netip.AddrPort) {
 	if c.closed {
 		return
 	}
-	n := c.h.n
+	n := c.n
 	p := n.newPacket()
 	p.proto = UDP
 	p.src, p.dst = c.local, to
+	p.payload = append(p.payload[:0], b...)
+	n.stats.udpSent++
+	if c.direct && to.Addr().Is4() {
+		// sendFrom's work when the host has nothing to decide (see direct).
+		p.origin, p.fromAt = c.seg, fromSrc
+		n.forward(p, c.seg)
+		return
+	}
 	if len(c.h.ifaces) > 1 { // the source is the address of the interface the route picks
 		p.src = netip.AddrPortFrom(c.h.route(to.Addr()).Addr, c.local.Port())
 	}
-	p.payload = append(p.payload[:0], b...)
-	n.stats.udpSent++
 	n.sendFrom(c.h, p)
 }
 
@@ -326,19 +367,20 @@ func (c *UDPConn) Close() {
 		delete(c.h.udp, uint32(c.local.Port()))
 	}
 	if c.h.udpLast == c {
-		c.h.udpLast = nil
+		c.h.udpLast, c.h.udpLastPort, c.h.udpLastRecv = nil, 0, nil
 	}
 }
 
 // udpConn returns the socket bound to port, or nil. Most hosts (a viewer's) have one socket
-// that gets every datagram: the last one found answers without a map lookup.
+// that gets every datagram: the last one found answers without a map lookup, and its port and
+// handler, copied into the host, without reading the socket (a cache miss per datagram at scale).
 func (h *Host) udpConn(port uint16) *UDPConn {
-	if c := h.udpLast; c != nil && c.local.Port() == port {
+	if c := h.udpLast; c != nil && h.udpLastPort == port {
 		return c
 	}
 	c := h.udp[uint32(port)]
 	if c != nil {
-		h.udpLast = c
+		h.udpLast, h.udpLastPort, h.udpLastRecv = c, port, c.recv
 	}
 	return c
 }

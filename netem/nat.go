@@ -114,6 +114,7 @@ func (r *Router) keyFor(proto Proto, internal, remote netip.AddrPort) mapKey {
 // snat rewrites the source of an outbound packet, creating or refreshing its mapping. It reports
 // false (having dropped p) when no mapping can be made.
 func (r *Router) snat(p *packet) bool {
+	p.keepFrom() // all of a NAT's source rewrites happen here
 	if p.proto == ICMP {
 		return r.snatICMP(p)
 	}

@@ -177,7 +177,7 @@ func (h *Host) ListenTCP(port uint16, accept func(c *TCPConn) StreamHandler) (*T
 func (h *Host) tcpPortFree(p uint16) bool { return h.listeners[p] == nil && h.tcpPorts[p] == 0 }
 
 // Addr returns the listening address.
-func (l *TCPListener) Addr() netip.AddrPort { return netip.AddrPortFrom(l.h.addr, l.port) }
+func (l *TCPListener) Addr() netip.AddrPort { return netip.AddrPortFrom(l.h.Addr(), l.port) }
 
 // Close stops accepting. Established connections continue; handshakes completing later are reset.
 func (l *TCPListener) Close() {
