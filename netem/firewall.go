@@ -318,7 +318,7 @@ func (h *Host) refuse(p *packet, e *ruleEntry, dir Direction) {
 			if dir == Out {
 				// The host's own stack hears the error at once (a local REJECT).
 				q.local, q.kind, q.host = true, toHost, h
-				n.s.At(n.s.Now(), labelLocalError, q.arrive)
+				n.s.AtH(n.s.Now(), labelLocalError, q)
 			} else {
 				seg := h.route(q.dst.Addr()).Segment
 				q.origin = seg

@@ -379,7 +379,7 @@ func (n *Network) schedule(p *packet, g *Segment, ls *linkState) {
 		if ls.reorderCount >= gap-1 && ls.extra.Float64() < prm.Reorder {
 			ls.reorderCount = 0
 			n.stats.reordered++
-			n.s.At(base, labelArrive, p.arrive) // no delay: overtakes packets in flight
+			n.s.AtH(base, labelArrive, p) // no delay: overtakes packets in flight
 			return
 		}
 		ls.reorderCount++
@@ -389,5 +389,5 @@ func (n *Network) schedule(p *packet, g *Segment, ls *linkState) {
 		at = g.last.next(keyPair(0, p.src, p.dst), at, now)
 	}
 	g.maxAt = max(g.maxAt, at)
-	n.s.At(at, labelArrive, p.arrive)
+	n.s.AtH(at, labelArrive, p)
 }

@@ -124,7 +124,7 @@ func (s *Sim) cancel(slot, gen uint32) bool {
 	default:
 		s.removeAt(&s.far, farIndex(e.hidx))
 	}
-	e.fn, e.label = nil, ""
+	e.fn, e.h, e.label = nil, nil, ""
 	e.gen++
 	s.free = append(s.free, slot)
 	return true

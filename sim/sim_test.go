@@ -149,3 +149,40 @@ func TestTimeFormatsAsSeconds(t *testing.T) {
 	assert.Equal(t, "1.500s", Time(1500*time.Millisecond).String())
 	assert.Equal(t, 2*time.Second, Time(3*time.Second).Sub(Time(time.Second)))
 }
+
+// note is a Handler that records its name when it fires.
+type note struct {
+	name string
+	got  *[]string
+}
+
+func (n *note) Fire() { *n.got = append(*n.got, n.name) }
+
+func TestHandlersAreEventsLikeFuncs(t *testing.T) {
+	// Events scheduled as Handlers and as funcs share one order (time, then scheduling), can
+	// be stopped alike, and leave the same trace hash as the same schedule made of funcs only.
+	run := func(handlers bool) ([]string, uint64) {
+		s := New(1)
+		var got []string
+		at := func(when Time, name string) Timer {
+			if handlers && name != "f" {
+				return s.AtH(when, name, &note{name, &got})
+			}
+			return s.At(when, name, func() { got = append(got, name) })
+		}
+		at(2, "b")
+		at(1, "a")
+		at(2, "f")
+		at(2, "c")
+		stop := at(1, "stopped")
+		assert.True(t, stop.Active())
+		assert.True(t, stop.Stop())
+		require.NoError(t, s.Run())
+		return got, s.TraceHash()
+	}
+	got, hash := run(true)
+	assert.Equal(t, []string{"a", "b", "f", "c"}, got, "one order for both kinds, a stopped handler never fires")
+	want, wantHash := run(false)
+	assert.Equal(t, want, got)
+	assert.Equal(t, wantHash, hash, "the trace does not depend on how an event was scheduled")
+}
