@@ -179,6 +179,11 @@ func (s *Sim) After(d time.Duration, label string, fn func()) Timer {
 	return s.At(s.now.Add(d), label, fn)
 }
 
+// AfterH schedules h.Fire to run d from now.
+func (s *Sim) AfterH(d time.Duration, label string, h Handler) Timer {
+	return s.AtH(s.now.Add(d), label, h)
+}
+
 // NextAt returns the time of the earliest pending event.
 func (s *Sim) NextAt() (Time, bool) {
 	slot, ok := s.peek()

@@ -12,6 +12,7 @@ import (
 type Clock interface {
 	Now() sim.Time
 	After(d time.Duration, label string, fn func()) sim.Timer
+	AfterH(d time.Duration, label string, h sim.Handler) sim.Timer // as After, h.Fire for fn
 }
 
 // Config sets up one end of a circuit. The zero values of the numbers mean the defaults noted.

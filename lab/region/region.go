@@ -76,7 +76,7 @@ type client struct {
 	handshake bool // RegionHandshakeReply received
 	pingID    uint8
 	pingTimer sim.Timer
-	pingFn    func()               // r.ping(cl), made once: a closure per ping would allocate
+	r         *Region              // for its ping timer (clientPing)
 	pingMsg   lludp.StartPingCheck // the ping being sent (Send encodes it before returning)
 	idleTimer sim.Timer
 	loggedOut bool
@@ -388,7 +388,7 @@ func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp
 		r.close(old, "relogin")
 	}
 	r.nextLocal++
-	cl := &client{ep: from, ac: ac, caps: r.caps[ac.CapsPath], localID: r.nextLocal, srtt: 20 * time.Millisecond}
+	cl := &client{r: r, ep: from, ac: ac, caps: r.caps[ac.CapsPath], localID: r.nextLocal, srtt: 20 * time.Millisecond}
 	cl.c = circuit.New(circuit.Config{
 		Clock:         r.cfg.Clock,
 		Send:          func(b []byte) { r.sendClient(cl, b) },
@@ -403,8 +403,7 @@ func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp
 	r.cfg.Log.Logf("DEBUG", "[LLUDPSERVER]: Client created")
 	cl.c.MarkReceived(p.Seq, n) // acked above; a resend of it is a duplicate
 	r.armIdle(cl)
-	cl.pingFn = func() { r.ping(cl) }
-	cl.pingTimer = r.cfg.Clock.After(r.cfg.PingInterval, "region-ping", cl.pingFn)
+	cl.pingTimer = r.cfg.Clock.AfterH(r.cfg.PingInterval, "region-ping", (*clientPing)(cl))
 }
 
 func (r *Region) ping(cl *client) {
@@ -415,8 +414,14 @@ func (r *Region) ping(cl *client) {
 	cl.pingSent = r.cfg.Clock.Now()
 	cl.pingMsg = lludp.StartPingCheck{PingID: cl.pingID, OldestUnacked: cl.c.OldestUnacked()}
 	cl.c.Send(&cl.pingMsg)
-	cl.pingTimer = r.cfg.Clock.After(r.cfg.PingInterval, "region-ping", cl.pingFn)
+	cl.pingTimer = r.cfg.Clock.AfterH(r.cfg.PingInterval, "region-ping", (*clientPing)(cl))
 }
+
+// clientPing is a client's ping timer as a sim.Handler: the client itself is the event, so the
+// kernel reaches it without reading a closure bound to it.
+type clientPing client
+
+func (p *clientPing) Fire() { cl := (*client)(p); cl.r.ping(cl) }
 
 // armIdle schedules the inactivity check for when the client would time out if nothing arrives.
 func (r *Region) armIdle(cl *client) {

@@ -145,8 +145,6 @@ type Viewer struct {
 	pingID     uint8
 	c          *circuit.Circuit
 	tick       sim.Timer // AgentUpdate
-	tickFn     func()    // v.sendAgentUpdate, made once: a method value allocates each time
-	pingFn     func()    // v.ping, made once for the same reason
 	pingTimer  sim.Timer
 	lastHeard  sim.Time // the last sign of life from the region (see Profile.RegionTimeout)
 	sock       UDPSocket
@@ -456,8 +454,7 @@ func (v *Viewer) deliver(p *lludp.Packet) {
 		v.status("Logged in")
 		v.decide(Success, "")
 		if iv := v.updateInterval(); iv > 0 {
-			v.tickFn = v.sendAgentUpdate
-			v.tick = v.clock.After(iv, "viewer-agent-update", v.tickFn)
+			v.tick = v.clock.AfterH(iv, "viewer-agent-update", (*agentUpdateTick)(v))
 		}
 		v.lastHeard = v.now()
 		v.schedulePing()
@@ -500,18 +497,26 @@ func (v *Viewer) sendAgentUpdate() {
 		return
 	}
 	v.c.Send(&v.au)
-	v.tick = v.clock.After(v.updateInterval(), "viewer-agent-update", v.tickFn)
+	v.tick = v.clock.AfterH(v.updateInterval(), "viewer-agent-update", (*agentUpdateTick)(v))
 }
+
+// agentUpdateTick and pingTick are the viewer's two periodic timers as sim.Handlers: the
+// viewer itself is the event, so the kernel reaches it without reading a func bound to it (a
+// method value would also allocate at every scheduling).
+type (
+	agentUpdateTick Viewer
+	pingTick        Viewer
+)
+
+func (t *agentUpdateTick) Fire() { (*Viewer)(t).sendAgentUpdate() }
+func (t *pingTick) Fire()        { (*Viewer)(t).ping() }
 
 func (v *Viewer) updateInterval() time.Duration { return v.updateEvery }
 
 func (v *Viewer) schedulePing() {
 	iv := v.pingEvery
 	d := time.Duration(float64(iv) * (0.95 + 0.1*v.rand.Float64()))
-	if v.pingFn == nil {
-		v.pingFn = v.ping
-	}
-	v.pingTimer = v.clock.After(d, "viewer-ping", v.pingFn)
+	v.pingTimer = v.clock.AfterH(d, "viewer-ping", (*pingTick)(v))
 }
 
 // ping is the ping timer: give up a region silent for too long, else StartPingCheck.
