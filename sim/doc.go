@@ -18,6 +18,10 @@
 // (stays, idle checks: hundreds of thousands at 100,000 viewers, never sifted by a dispatch);
 // see wheel.go and heap.go. The split changes the cost, never the dispatch order.
 //
+// An event is a func (At, After) or a Handler (AtH, AfterH): a model's own state with a Fire
+// method, which the kernel reaches without reading a func bound to it — the form for the events
+// a large run has most of (netem's packet arrivals, the viewers' and regions' periodic timers).
+//
 // The kernel starts no goroutines and is not safe for concurrent use: one goroutine drives it.
 // lab/realnet drives the same kernel with wall-clock time (see AdvanceTo).
 package sim
