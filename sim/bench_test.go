@@ -64,3 +64,46 @@ func BenchmarkPingTimers(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// agent is a model's per-agent state for BenchmarkAgentTimers: a few cache lines, as a viewer's
+// or a region client's hot part is.
+type agent struct {
+	s     *Sim
+	fires uint64
+	fn    func() // a.fire, bound once, for the func variant
+	_     [200]byte
+}
+
+func (a *agent) fire() { a.fires++; a.s.After(5*time.Second, "ping", a.fn) }
+func (a *agent) Fire() { a.fires++; a.s.AfterH(5*time.Second, "ping", a) }
+
+// BenchmarkAgentTimers is BenchmarkPingTimers with state per agent, 100,000 agents, as in a
+// large run: each agent's timer is either a func bound to it (At) or the agent itself (AtH).
+// The Handler saves the dispatch a read of the bound func, an object of its own.
+func BenchmarkAgentTimers(b *testing.B) {
+	for _, handler := range []bool{false, true} {
+		name := "func"
+		if handler {
+			name = "handler"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := New(1)
+			r := s.Rand("bench")
+			for range 100000 {
+				a := &agent{s: s}
+				d := time.Duration(r.Int64N(int64(5 * time.Second)))
+				if handler {
+					s.AfterH(d, "ping", a)
+				} else {
+					a.fn = a.fire
+					s.After(d, "ping", a.fn)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Step()
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
