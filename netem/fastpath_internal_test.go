@@ -91,11 +91,7 @@ func TestReleasedPacketsAreClean(t *testing.T) {
 // A socket's direct flag (WriteTo skips the host) follows every change that gives its host
 // something to decide, and a datagram sent after the change gets that decision.
 func TestUDPDirectFollowsTheHost(t *testing.T) {
-	s := sim.New(1)
-	n := New(s)
-	var drops []Drop
-	n.OnDrop(func(d Drop) { drops = append(drops, d) })
-	inet := n.AddSegment("internet", netip.MustParsePrefix("0.0.0.0/0"), LinkParams{Latency: time.Millisecond})
+	s, n, drops, inet := internetWithDrops()
 	lan := n.AddSegment("lan", netip.MustParsePrefix("10.9.0.0/16"), LinkParams{})
 	a, _ := n.AddHost("a", inet, netip.MustParseAddr("198.51.100.1"))
 	b, _ := n.AddHost("b", inet, netip.MustParseAddr("198.51.100.2"))
@@ -107,12 +103,12 @@ func TestUDPDirectFollowsTheHost(t *testing.T) {
 	c, _ := a.ListenUDP(0, nil)
 	to := netip.MustParseAddrPort("198.51.100.2:9")
 	send := func() (delivered bool, d *Drop) {
-		g, k := got, len(drops)
+		g, k := got, len(*drops)
 		c.WriteTo([]byte("x"), to)
 		for s.Step() {
 		}
-		if len(drops) > k {
-			d = &drops[len(drops)-1]
+		if len(*drops) > k {
+			d = &(*drops)[len(*drops)-1]
 		}
 		return got > g, d
 	}
@@ -168,11 +164,7 @@ func TestUDPDirectFollowsTheHost(t *testing.T) {
 // The host's copy of its last socket's port and handler (udpConn) never outlives the socket: a
 // datagram to a closed port is dropped, one to a socket bound again on it reaches the new handler.
 func TestUDPLastSocketCopyFollowsClose(t *testing.T) {
-	s := sim.New(1)
-	n := New(s)
-	var drops []Drop
-	n.OnDrop(func(d Drop) { drops = append(drops, d) })
-	inet := n.AddSegment("internet", netip.MustParsePrefix("0.0.0.0/0"), LinkParams{Latency: time.Millisecond})
+	s, n, drops, inet := internetWithDrops()
 	a, _ := n.AddHost("a", inet, netip.MustParseAddr("198.51.100.1"))
 	b, _ := n.AddHost("b", inet, netip.MustParseAddr("198.51.100.2"))
 	c, _ := a.ListenUDP(0, nil)
@@ -192,8 +184,8 @@ func TestUDPLastSocketCopyFollowsClose(t *testing.T) {
 	s1.Close()
 	for s.Step() {
 	}
-	if len(drops) != 1 || drops[0].Reason != DropNoListener {
-		t.Fatalf("drops %v, want one no-listener", drops)
+	if len(*drops) != 1 || (*drops)[0].Reason != DropNoListener {
+		t.Fatalf("drops %v, want one no-listener", *drops)
 	}
 	if _, err := b.ListenUDP(9, func(netip.AddrPort, []byte) { got = append(got, "second") }); err != nil {
 		t.Fatal(err)
@@ -202,8 +194,8 @@ func TestUDPLastSocketCopyFollowsClose(t *testing.T) {
 	s2.Close()
 	send(netip.MustParseAddrPort("198.51.100.2:10"))
 	want := []string{"first", "ten", "first", "second"}
-	if !reflect.DeepEqual(got, want) || len(drops) != 2 {
-		t.Fatalf("handlers %v, want %v; drops %v", got, want, drops)
+	if !reflect.DeepEqual(got, want) || len(*drops) != 2 {
+		t.Fatalf("handlers %v, want %v; drops %v", got, want, *drops)
 	}
 }
 
@@ -266,4 +258,14 @@ func TestHostLayout(t *testing.T) {
 	if end := unsafe.Offsetof(h.udpLastRecv) + unsafe.Sizeof(h.udpLastRecv); end > 64 {
 		t.Fatalf("delivery's fields end at byte %d of Host, past its first cache line", end)
 	}
+}
+
+// internetWithDrops is a network with one internet segment (1 ms) that records its drops.
+func internetWithDrops() (*sim.Sim, *Network, *[]Drop, *Segment) {
+	s := sim.New(1)
+	n := New(s)
+	drops := &[]Drop{}
+	n.OnDrop(func(d Drop) { *drops = append(*drops, d) })
+	inet := n.AddSegment("internet", netip.MustParsePrefix("0.0.0.0/0"), LinkParams{Latency: time.Millisecond})
+	return s, n, drops, inet
 }
