@@ -149,7 +149,7 @@ const (
 	toViewer
 )
 
-// direction is the newest index of a message from → to, or -1 for other parties.
+// direction returns the index in newest of a datagram from → to, or -1 for other parties.
 func direction(from, to party) int {
 	switch {
 	case from == partyViewer && to == partyRegion:
