@@ -13,7 +13,7 @@ import (
 // tens of thousands, and with 4 KiB pages nearly every such touch also misses the TLB and walks
 // the page tables, itself a cache miss. Linux gives huge pages to anonymous memory either always
 // or, the default of many distributions, only to ranges that ask (madvise); the Go runtime does
-// not ask for its heap. With huge pages the 16,000-viewer shape of scale-100k takes 13-25 %
+// not ask for its heap. With huge pages the 16,000-viewer shape of scale-100k takes 9-20 %
 // fewer cycles and the full 100,000 viewers run 1.4-1.7x faster (docs/BENCHMARKS.md, session
 // 4). It changes nothing a run computes, only how fast.
 type hugePages struct {
