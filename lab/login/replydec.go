@@ -93,12 +93,18 @@ func (d *xmlDecoder) openValue() (typed bool, text []byte, err error) {
 
 // closeValue reads </value> after the type element.
 func (d *xmlDecoder) closeValue() error {
+	return d.closeAfterOne("<value> holds more than one element")
+}
+
+// closeAfterOne reads the end tag of an element that may hold one child; anything else in it
+// fails with tooMany.
+func (d *xmlDecoder) closeAfterOne(tooMany string) error {
 	k, err := d.structural()
 	if err != nil {
 		return err
 	}
 	if k != tokEnd {
-		return d.fail("<value> holds more than one element")
+		return d.fail("%s", tooMany)
 	}
 	return nil
 }

@@ -221,14 +221,7 @@ func (d *xmlDecoder) param(read func() error) error {
 	if err := read(); err != nil {
 		return err
 	}
-	k, err := d.structural()
-	if err != nil {
-		return err
-	}
-	if k != tokEnd {
-		return d.fail("<param> holds more than one value")
-	}
-	return nil
+	return d.closeAfterOne("<param> holds more than one value")
 }
 
 // expectEOF checks that nothing but white space, comments, processing instructions and
