@@ -16,7 +16,12 @@
 // The queue is a timing wheel for the next 8.6 seconds (O(1) schedule and cancel: most resend
 // timers are cancelled), a small 4-ary heap for the current tick and another for the far future
 // (stays, idle checks: hundreds of thousands at 100,000 viewers, never sifted by a dispatch);
-// see wheel.go and heap.go. The split changes the cost, never the dispatch order.
+// see wheel.go and heap.go. The split changes the cost, never the dispatch order. Cancelling
+// leaves a stale item behind (the slot's generation moves on), dropped when it surfaces, so that
+// no sifting has to update the slab. When the wheel hands a tick's events to the current heap it
+// reads each one's state ahead (the Handler's or func's object, and Warmer.Warm where a model
+// offers it), so that the CPU overlaps those cache misses instead of meeting them one event at a
+// time; reading ahead changes nothing but the timing.
 //
 // An event is a func (At, After) or a Handler (AtH, AfterH): a model's own state with a Fire
 // method, which the kernel reaches without reading a func bound to it — the form for the events

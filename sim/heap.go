@@ -2,9 +2,11 @@ package sim
 
 // The kernel keeps two 4-ary min-heaps ordered by (at, seq): s.heap holds the events of the
 // current tick (and any scheduled in the past), s.far the events beyond the wheel's horizon. Each
-// heap item carries its key, so that sifting compares items in the heap's own array instead of
-// dereferencing slab entries scattered over memory; a 4-ary heap does fewer levels of sifting
-// than a binary one and keeps siblings on one cache line.
+// heap item carries its key and the generation its slab slot had when it was scheduled, so that
+// sifting compares and moves items in the heap's own array and never touches the slab entries,
+// which lie scattered over memory: a cancelled event's item stays where it is, stale (its slot's
+// generation moved on), and is dropped when it reaches the top. A 4-ary heap does fewer levels
+// of sifting than a binary one and keeps siblings on one cache line.
 //
 // Keeping the far future out of the current tick's heap matters at scale: with 100,000 viewers,
 // hundreds of thousands of stay, idle and expiry timers wait minutes ahead, and every dispatch
@@ -14,24 +16,13 @@ type hitem struct {
 	at   Time
 	seq  uint64
 	slot uint32
+	gen  uint32
 }
 
-// qheap is one of the two heaps; far tells which, for the entries' hidx encoding.
+// qheap is one of the two heaps.
 type qheap struct {
 	items []hitem
-	far   bool
-}
-
-// Entries record where they are queued in hidx: ≥ 0 is a position in s.heap, inWheel the wheel,
-// farPos(i) position i in s.far, -1 nowhere.
-func farPos(i int) int32      { return int32(-3 - i) }
-func farIndex(hidx int32) int { return int(-3 - hidx) }
-
-func (h *qheap) pos(i int) int32 {
-	if h.far {
-		return farPos(i)
-	}
-	return int32(i)
+	stale int // items whose event was cancelled
 }
 
 func (a *hitem) before(b *hitem) bool {
@@ -41,15 +32,12 @@ func (a *hitem) before(b *hitem) bool {
 	return a.seq < b.seq
 }
 
-func (s *Sim) push(h *qheap, slot uint32) {
-	e := &s.slots[slot]
-	h.items = append(h.items, hitem{at: e.at, seq: e.seq, slot: slot})
-	i := len(h.items) - 1
-	e.hidx = h.pos(i)
-	s.up(h, i)
+func (h *qheap) push(x hitem) {
+	h.items = append(h.items, x)
+	h.up(len(h.items) - 1)
 }
 
-func (s *Sim) up(h *qheap, i int) {
+func (h *qheap) up(i int) {
 	it := h.items
 	x := it[i]
 	for i > 0 {
@@ -58,14 +46,12 @@ func (s *Sim) up(h *qheap, i int) {
 			break
 		}
 		it[i] = it[p]
-		s.slots[it[i].slot].hidx = h.pos(i)
 		i = p
 	}
 	it[i] = x
-	s.slots[x.slot].hidx = h.pos(i)
 }
 
-func (s *Sim) down(h *qheap, i int) {
+func (h *qheap) down(i int) {
 	it := h.items
 	n := len(it)
 	x := it[i]
@@ -85,47 +71,44 @@ func (s *Sim) down(h *qheap, i int) {
 			break
 		}
 		it[i] = it[m]
-		s.slots[it[i].slot].hidx = h.pos(i)
 		i = m
 	}
 	it[i] = x
-	s.slots[x.slot].hidx = h.pos(i)
 }
 
-// removeAt takes the item at position i out of h.
-func (s *Sim) removeAt(h *qheap, i int) {
+// pop takes the top item out of h.
+func (h *qheap) pop() {
 	it := h.items
 	last := len(it) - 1
-	removed := it[i].slot
-	if i != last {
-		it[i] = it[last]
+	if last > 0 {
+		it[0] = it[last]
 	}
 	h.items = it[:last]
-	if i != last {
-		s.down(h, i)
-		s.up(h, i)
+	if last > 1 {
+		h.down(0)
 	}
-	s.slots[removed].hidx = -1
 }
 
-func (s *Sim) cancel(slot, gen uint32) bool {
-	if int(slot) >= len(s.slots) {
-		return false
+// live reports whether item x still stands for a scheduled event (it was not cancelled).
+func (s *Sim) live(x *hitem) bool { return s.slots[x.slot].gen == x.gen }
+
+// compact drops h's stale items once they are most of it, so that a heap whose events are
+// mostly cancelled (login timeouts cancelled by success, minutes ahead) does not keep them all.
+func (s *Sim) compact(h *qheap) {
+	if h.stale < 1024 || 2*h.stale < len(h.items) {
+		return
 	}
-	e := &s.slots[slot]
-	if e.gen != gen || e.hidx == -1 {
-		return false
+	kept := h.items[:0]
+	for _, x := range h.items {
+		if s.live(&x) {
+			kept = append(kept, x)
+		}
 	}
-	switch {
-	case e.hidx == inWheel:
-		s.wheel.forget(slot, e)
-	case e.hidx >= 0:
-		s.removeAt(&s.heap, int(e.hidx))
-	default:
-		s.removeAt(&s.far, farIndex(e.hidx))
+	clear(h.items[len(kept):])
+	h.items, h.stale = kept, 0
+	if len(kept) > 1 {
+		for i := (len(kept) - 2) / 4; i >= 0; i-- {
+			h.down(i)
+		}
 	}
-	e.fn, e.h, e.label = nil, nil, ""
-	e.gen++
-	s.free = append(s.free, slot)
-	return true
 }

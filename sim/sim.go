@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Time is virtual time: nanoseconds since the start of the run.
@@ -45,9 +46,35 @@ type entry struct {
 	fn    func() // the event, or nil when h is
 	h     Handler
 	label string
-	gen   uint32 // bumped whenever the slot is freed, invalidating old Timer handles
-	hidx  int32  // position in the heap, -1 when not queued
+	gen   uint32 // bumped whenever the slot is freed, invalidating old Timer handles and queue items
+	q     queue  // where the event waits, qNone once fired or cancelled
 }
+
+// touch reads the first byte of the event's state — the Handler's object, or the func's closure —
+// so that the CPU fetches it with the other events of its tick while drain walks them (their
+// misses overlap), rather than alone when the event fires. It changes nothing; what it returns
+// only keeps the read from being optimised away.
+func (e *entry) touch() byte {
+	if e.h != nil {
+		// An interface value is two words, its type's and its data's; a Handler with a nil
+		// pointer inside is legal (its Fire may handle a nil receiver), so it is not read.
+		if p := (*[2]unsafe.Pointer)(unsafe.Pointer(&e.h))[1]; p != nil {
+			return *(*byte)(p)
+		}
+		return 0
+	}
+	return **(**byte)(unsafe.Pointer(&e.fn)) // a func value points to its code and captures
+}
+
+// queue names the part of the queue an event waits in.
+type queue uint8
+
+const (
+	qNone queue = iota
+	qHeap
+	qWheel
+	qFar
+)
 
 // Handler is an event scheduled with AtH: the kernel calls Fire.
 //
@@ -57,6 +84,16 @@ type entry struct {
 // as the state is (netem schedules every packet's arrival this way).
 type Handler interface{ Fire() }
 
+// Warmer is a Handler that can read ahead: the kernel calls Warm for each event of a tick when
+// the tick comes up, before any of them fires, so that the memory the events will touch is
+// fetched for all of them at once (the CPU overlaps those misses) rather than one event at a
+// time. Warm must change nothing; it returns any byte it read, which the kernel discards (a
+// read whose value is unused would be optimised away).
+type Warmer interface {
+	Handler
+	Warm() byte
+}
+
 // Sim is the kernel: a virtual clock and an event queue ordered by (time, sequence).
 type Sim struct {
 	now     Time
@@ -64,6 +101,8 @@ type Sim struct {
 	seq     uint64
 	slots   []entry
 	free    []uint32
+	pending int   // events scheduled and neither fired nor cancelled
+	warm    byte  // sum of what entry.touch read: never used
 	heap    qheap // the current tick (heap.go)
 	wheel   wheel // the near future (wheel.go)
 	far     qheap // beyond the wheel's horizon
@@ -81,7 +120,7 @@ const (
 
 // New returns a kernel at time 0 whose random streams derive from seed.
 func New(seed uint64) *Sim {
-	return &Sim{seed: seed, hash: fnvOffset, far: qheap{far: true}}
+	return &Sim{seed: seed, hash: fnvOffset}
 }
 
 // Seed returns the run seed.
@@ -94,7 +133,7 @@ func (s *Sim) Now() Time { return s.now }
 func (s *Sim) Events() uint64 { return s.events }
 
 // Pending returns the number of events waiting in the queue.
-func (s *Sim) Pending() int { return len(s.heap.items) + len(s.far.items) + s.wheel.live }
+func (s *Sim) Pending() int { return s.pending }
 
 // SetBudget limits the total number of events Run and RunUntil may dispatch (0 = no limit).
 func (s *Sim) SetBudget(n uint64) { s.budget = n }
@@ -127,7 +166,7 @@ func (t Timer) Active() bool {
 		return false
 	}
 	e := &t.s.slots[t.slot]
-	return e.gen == t.gen && e.hidx != -1
+	return e.gen == t.gen && e.q != qNone
 }
 
 // When returns the time the event is due, or -1 when it is not pending.
@@ -143,7 +182,7 @@ func (t Timer) When() Time {
 func (s *Sim) At(at Time, label string, fn func()) Timer {
 	e, t := s.schedule(at, label)
 	e.fn = fn
-	s.insert(t.slot)
+	s.insert(e, t.slot)
 	return t
 }
 
@@ -151,7 +190,7 @@ func (s *Sim) At(at Time, label string, fn func()) Timer {
 func (s *Sim) AtH(at Time, label string, h Handler) Timer {
 	e, t := s.schedule(at, label)
 	e.h = h
-	s.insert(t.slot)
+	s.insert(e, t.slot)
 	return t
 }
 
@@ -165,10 +204,11 @@ func (s *Sim) schedule(at Time, label string) (*entry, Timer) {
 		slot = s.free[n-1]
 		s.free = s.free[:n-1]
 	} else {
-		s.slots = append(s.slots, entry{hidx: -1})
+		s.slots = append(s.slots, entry{})
 		slot = uint32(len(s.slots) - 1)
 	}
 	s.seq++
+	s.pending++
 	e := &s.slots[slot]
 	e.at, e.seq, e.label = at, s.seq, label
 	return e, Timer{s: s, slot: slot, gen: e.gen}
@@ -199,12 +239,13 @@ func (s *Sim) Step() bool {
 	if !ok {
 		return false
 	}
-	s.removeAt(&s.heap, 0) // peek leaves the earliest event at the top of the current heap
+	s.heap.pop() // peek leaves the earliest event at the top of the current heap
 	e := &s.slots[slot]
 	at, fn, h, label := e.at, e.fn, e.h, e.label
-	e.fn, e.h, e.label = nil, nil, ""
+	e.fn, e.h, e.label, e.q = nil, nil, "", qNone
 	e.gen++
 	s.free = append(s.free, slot)
+	s.pending--
 	s.now = at
 	s.events++
 	s.mixEvent(at, label)

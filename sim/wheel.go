@@ -16,43 +16,41 @@ const (
 	wheelBits  = 13
 	wheelSlots = 1 << wheelBits // ≈ 8.6 s of horizon: pings (5 s) and resends stay in the wheel
 	wheelMask  = wheelSlots - 1
-	inWheel    = -2 // entry.hidx of an event waiting in the wheel
 )
 
-// wref is a wheel entry: a slab slot and the generation it had when scheduled. Cancelling an event
-// in the wheel only bumps the slot's generation; the stale wref is skipped when its slot is drained.
-type wref struct {
-	slot uint32
-	gen  uint32
-}
-
+// A wheel slot holds the heap items of its tick's events (hitem: key, slab slot, generation), in
+// the order they were scheduled. Cancelling an event only bumps its slot's generation; its item
+// goes into the current heap with the rest of its tick and is dropped at the top there, so that
+// neither draining a slot nor sifting reads the slab. A timer cancelled soon after it was set (a
+// resend timer, usually) is the last item of its slot and is removed outright.
 type wheel struct {
 	cursor int64 // current tick; wheel slots hold ticks in (cursor, cursor+wheelSlots)
-	slots  [wheelSlots][]wref
+	slots  [wheelSlots][]hitem
 	occ    [wheelSlots / 64]uint64 // occupied slots
-	live   int                     // live events in the wheel
+	n      int                     // items in the wheel, stale ones included
 }
 
 func tickOf(t Time) int64 { return int64(t) >> tickShift }
 
-// insert queues slot in the current heap, the wheel or the far heap.
-func (s *Sim) insert(slot uint32) {
-	e := &s.slots[slot]
+// insert queues e (in slab slot slot) in the current heap, the wheel or the far heap.
+func (s *Sim) insert(e *entry, slot uint32) {
+	x := hitem{at: e.at, seq: e.seq, slot: slot, gen: e.gen}
 	tk := tickOf(e.at)
 	w := &s.wheel
-	if tk <= w.cursor {
-		s.push(&s.heap, slot)
-		return
-	}
-	if tk < w.cursor+wheelSlots {
+	switch {
+	case tk <= w.cursor:
+		e.q = qHeap
+		s.heap.push(x)
+	case tk < w.cursor+wheelSlots:
+		e.q = qWheel
 		i := tk & wheelMask
-		w.slots[i] = append(w.slots[i], wref{slot, e.gen})
+		w.slots[i] = append(w.slots[i], x)
 		w.occ[i>>6] |= 1 << (i & 63)
-		w.live++
-		e.hidx = inWheel
-		return
+		w.n++
+	default:
+		e.q = qFar
+		s.far.push(x)
 	}
-	s.push(&s.far, slot)
 }
 
 // nextWheelTick returns the first occupied tick after the cursor.
@@ -83,33 +81,46 @@ func (w *wheel) tickAt(i int64) int64 {
 	return w.cursor + 1 + ((i - (w.cursor + 1)) & wheelMask)
 }
 
-// drain moves the wheel slot of tick tk into the heap.
+// drain moves the live items of the wheel slot of tick tk into the current heap. It reads each
+// item's slab entry to drop the stale ones; those reads are independent of each other, so the
+// CPU overlaps their cache misses, and the entries are then at hand when their events fire.
 func (s *Sim) drain(tk int64) {
 	w := &s.wheel
 	i := tk & wheelMask
-	refs := w.slots[i]
-	for _, r := range refs {
-		e := &s.slots[r.slot]
-		if e.gen != r.gen || e.hidx != inWheel {
-			continue // cancelled
+	items := w.slots[i]
+	for _, x := range items {
+		if e := &s.slots[x.slot]; e.gen == x.gen {
+			s.heap.push(x)
+			s.warm += e.touch()
 		}
-		w.live--
-		s.push(&s.heap, r.slot)
 	}
-	w.slots[i] = refs[:0]
+	for _, x := range items {
+		if e := &s.slots[x.slot]; e.gen == x.gen {
+			if wm, ok := e.h.(Warmer); ok {
+				s.warm += wm.Warm()
+			}
+		}
+	}
+	w.n -= len(items)
+	w.slots[i] = items[:0]
 	w.occ[i>>6] &^= 1 << (i & 63)
 }
 
 // peek returns the slab slot of the earliest pending event, moving the cursor and draining wheel
-// slots and the far heap as needed. It leaves that event at the top of the current heap.
+// slots and the far heap as needed, and dropping the stale items it meets. It leaves that event
+// at the top of the current heap.
 func (s *Sim) peek() (uint32, bool) {
 	w := &s.wheel
 	for {
-		if len(s.heap.items) > 0 { // all of the current tick
-			return s.heap.items[0].slot, true
+		for len(s.heap.items) > 0 { // all of the current tick
+			top := &s.heap.items[0]
+			if s.live(top) {
+				return top.slot, true
+			}
+			s.heap.pop()
 		}
 		next, ok := int64(0), false
-		if w.live > 0 {
+		if w.n > 0 {
 			next, ok = w.nextWheelTick()
 		}
 		if len(s.far.items) > 0 {
@@ -122,27 +133,53 @@ func (s *Sim) peek() (uint32, bool) {
 		}
 		// Every wheel event lies at or after next, so the wheel's range stays valid.
 		w.cursor = next
-		if w.live > 0 {
+		if w.n > 0 {
 			s.drain(next)
 		}
 		for len(s.far.items) > 0 && tickOf(s.far.items[0].at) <= next {
-			slot := s.far.items[0].slot
-			s.removeAt(&s.far, 0)
-			s.push(&s.heap, slot)
+			x := s.far.items[0]
+			s.far.pop()
+			if s.live(&x) {
+				s.heap.push(x)
+			} else {
+				s.far.stale--
+			}
 		}
 	}
 }
 
-// forget takes a cancelled event out of the wheel. A timer cancelled soon after it was set (a resend
-// timer, usually) is the last entry of its slot and is removed outright; any other leaves a stale
-// wref that drain skips.
+// cancel takes the event in slab slot slot out of the queue if gen is still its generation.
+func (s *Sim) cancel(slot, gen uint32) bool {
+	if int(slot) >= len(s.slots) {
+		return false
+	}
+	e := &s.slots[slot]
+	if e.gen != gen || e.q == qNone {
+		return false
+	}
+	q := e.q
+	if q == qWheel {
+		s.wheel.forget(slot, e)
+	}
+	e.fn, e.h, e.label, e.q = nil, nil, "", qNone
+	e.gen++ // any item left queued for it is stale from now on
+	s.free = append(s.free, slot)
+	s.pending--
+	if q == qFar {
+		s.far.stale++
+		s.compact(&s.far)
+	}
+	return true
+}
+
+// forget removes a cancelled event's item from its wheel slot when it is the slot's last (a
+// resend timer cancelled soon after it was set); any other stays, stale, until its tick.
 func (w *wheel) forget(slot uint32, e *entry) {
-	w.live--
-	e.hidx = -1
 	i := tickOf(e.at) & wheelMask
-	refs := w.slots[i]
-	if n := len(refs); n > 0 && refs[n-1] == (wref{slot, e.gen}) {
-		w.slots[i] = refs[:n-1]
+	items := w.slots[i]
+	if n := len(items); n > 0 && items[n-1].slot == slot && items[n-1].gen == e.gen {
+		w.slots[i] = items[:n-1]
+		w.n--
 		if n == 1 {
 			w.occ[i>>6] &^= 1 << (i & 63)
 		}

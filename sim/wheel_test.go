@@ -84,3 +84,67 @@ func TestNextAtLooksIntoTheWheel(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, Time(3*time.Second), at)
 }
+
+// TestCancelledFarTimersDoNotAccumulate cancels most of many timers far beyond the wheel (as
+// login timeouts are, by successful logins): their stale heap items must be dropped, not kept
+// until their time, and the survivors must still fire in order.
+func TestCancelledFarTimersDoNotAccumulate(t *testing.T) {
+	for _, keepEvery := range []int{10, 0} { // some survivors; none
+		s := New(1)
+		var timers []Timer
+		for i := range 100000 {
+			timers = append(timers, s.After(time.Minute+time.Duration(i)*time.Millisecond, "far", func() {}))
+		}
+		want := 0
+		for i, tm := range timers {
+			if keepEvery > 0 && i%keepEvery == 0 {
+				want++
+				continue
+			}
+			require.True(t, tm.Stop())
+		}
+		require.Equal(t, want, s.Pending())
+		require.LessOrEqual(t, len(s.far.items), 3*want+1024, "stale far items are compacted away")
+		var last Time
+		n := 0
+		for s.Step() {
+			require.GreaterOrEqual(t, s.Now(), last)
+			last = s.Now()
+			n++
+		}
+		require.Equal(t, want, n, "exactly the uncancelled timers fire")
+		require.Zero(t, s.Pending())
+	}
+}
+
+// warmRecorder is a Warmer that logs its calls.
+type warmRecorder struct {
+	name string
+	log  *[]string
+}
+
+func (w *warmRecorder) Fire()      { *w.log = append(*w.log, "fire "+w.name) }
+func (w *warmRecorder) Warm() byte { *w.log = append(*w.log, "warm "+w.name); return 0 }
+
+// nilHandler is a Handler whose Fire works on a nil receiver.
+type nilHandler struct{}
+
+func (h *nilHandler) Fire() {}
+
+// TestWarmRunsBeforeItsTickAndChangesNothing checks that the events of a tick drained from the
+// wheel are warmed, all of them, before the first of them fires; that an event cancelled before
+// its tick is not; that the fire order is the schedule's; and that a Handler holding a nil
+// pointer is not read ahead (its Fire may accept a nil receiver).
+func TestWarmRunsBeforeItsTickAndChangesNothing(t *testing.T) {
+	s := New(1)
+	var log []string
+	a := &warmRecorder{"a", &log}
+	b := &warmRecorder{"b", &log}
+	c := &warmRecorder{"c", &log}
+	s.AfterH(10*time.Millisecond+2, "a", a)
+	s.AfterH(10*time.Millisecond+1, "b", b)
+	s.AfterH(10*time.Millisecond+3, "c", c).Stop()
+	s.AfterH(10*time.Millisecond+4, "nil", (*nilHandler)(nil))
+	require.NoError(t, s.Run())
+	require.Equal(t, []string{"warm a", "warm b", "fire b", "fire a"}, log)
+}
