@@ -272,6 +272,9 @@ type UDPConn struct {
 	onErr  func(to netip.AddrPort, err error)
 }
 
+// Warm reads the socket's first line.
+func (c *UDPConn) Warm() byte { return byte(c.local.Port()) }
+
 // sendsDirect reports whether a datagram from h needs nothing from h but its primary segment
 // and address: no down host, no route choice, no egress firewall.
 func (h *Host) sendsDirect() bool {

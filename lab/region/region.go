@@ -391,8 +391,7 @@ func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp
 	cl := &client{r: r, ep: from, ac: ac, caps: r.caps[ac.CapsPath], localID: r.nextLocal, srtt: 20 * time.Millisecond}
 	cl.c = circuit.New(circuit.Config{
 		Clock:         r.cfg.Clock,
-		Send:          func(b []byte) { r.sendClient(cl, b) },
-		Deliver:       func(p *lludp.Packet) { r.deliver(cl, p) },
+		Link:          (*clientLink)(cl),
 		ResendTimeout: time.Second, // OpenSim's initial RTO
 		MaxResends:    -1,          // OpenSim resends until acked or the client times out
 		AckDelay:      r.cfg.AckDelay,
@@ -405,6 +404,13 @@ func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp
 	r.armIdle(cl)
 	cl.pingTimer = r.cfg.Clock.AfterH(r.cfg.PingInterval, "region-ping", (*clientPing)(cl))
 }
+
+// clientLink is a client as its circuit's Link.
+type clientLink client
+
+func (l *clientLink) SendDatagram(b []byte) { cl := (*client)(l); cl.r.sendClient(cl, b) }
+
+func (l *clientLink) DeliverPacket(p *lludp.Packet) { cl := (*client)(l); cl.r.deliver(cl, p) }
 
 func (r *Region) ping(cl *client) {
 	if cl.c.Closed() {

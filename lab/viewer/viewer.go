@@ -148,10 +148,12 @@ type Viewer struct {
 	pingTimer  sim.Timer
 	lastHeard  sim.Time // the last sign of life from the region (see Profile.RegionTimeout)
 	sock       UDPSocket
+	simUDP     netip.AddrPort    // where the circuit sends: the region's address when it was made
 	au         lludp.AgentUpdate // built once in world: Send encodes it at once and keeps nothing
 	pingMsg    lludp.StartPingCheck
 	// Copied from cfg by New, for the same cache lines: what every datagram and timer reads.
 	clock         circuit.Clock
+	id            int // cfg.ID
 	traceFn       func(v *Viewer, e TraceEvent)
 	rand          *rand.Rand
 	sim           netip.AddrPort // the region's address (res.Sim), once the login reply is in
@@ -173,7 +175,7 @@ type Viewer struct {
 
 // New returns a viewer that starts when Start is called.
 func New(cfg Config) *Viewer {
-	v := &Viewer{cfg: cfg, clock: cfg.Clock, traceFn: cfg.Trace, rand: cfg.Rand,
+	v := &Viewer{cfg: cfg, clock: cfg.Clock, id: cfg.ID, traceFn: cfg.Trace, rand: cfg.Rand,
 		pingEvery: cfg.Profile.PingInterval, regionTimeout: cfg.Profile.RegionTimeout,
 		anyPacket: cfg.Profile.RegionTimeoutAnyPacket}
 	v.updateEvery = cfg.Profile.AgentUpdateInterval
@@ -199,6 +201,9 @@ func (v *Viewer) CircuitStats() circuit.Stats {
 
 // Config returns the viewer's configuration.
 func (v *Viewer) Config() *Config { return &v.cfg }
+
+// ID returns Config().ID from the viewer's first cache lines, which its every datagram reads.
+func (v *Viewer) ID() int { return v.id }
 
 func (v *Viewer) now() sim.Time { return v.clock.Now() }
 
@@ -357,14 +362,10 @@ func (v *Viewer) connectRegion() {
 	}
 	v.sock = sock
 	v.res.LocalUDP = sock.LocalAddr()
-	simAddr := v.res.Sim
+	v.simUDP = v.res.Sim
 	v.c = circuit.New(circuit.Config{
-		Clock: v.cfg.Clock,
-		Send: func(b []byte) {
-			v.traceDatagram(TraceSend, b)
-			v.sock.WriteTo(b, simAddr)
-		},
-		Deliver:       v.deliver,
+		Clock:         v.cfg.Clock,
+		Link:          (*viewerLink)(v),
 		GiveUp:        v.giveUp,
 		ResendTimeout: v.cfg.Profile.ResendTimeout,
 		MaxResends:    v.cfg.Profile.Retries,
@@ -385,6 +386,17 @@ func (v *Viewer) connectRegion() {
 		})
 	}
 }
+
+// viewerLink is the viewer as its circuit's Link.
+type viewerLink Viewer
+
+func (l *viewerLink) SendDatagram(b []byte) {
+	v := (*Viewer)(l)
+	v.traceDatagram(TraceSend, b)
+	v.sock.WriteTo(b, v.simUDP)
+}
+
+func (l *viewerLink) DeliverPacket(p *lludp.Packet) { (*Viewer)(l).deliver(p) }
 
 func (v *Viewer) giveUp(seq uint32, id lludp.MsgID) {
 	// With an ack wait of its own the viewer stops resending but keeps waiting (LibreMetaverse).
@@ -510,6 +522,22 @@ type (
 
 func (t *agentUpdateTick) Fire() { (*Viewer)(t).sendAgentUpdate() }
 func (t *pingTick) Fire()        { (*Viewer)(t).ping() }
+
+func (t *agentUpdateTick) Warm() byte { return (*Viewer)(t).warm() }
+func (t *pingTick) Warm() byte        { return (*Viewer)(t).warm() }
+
+type warmer interface{ Warm() byte }
+
+func (v *Viewer) warm() byte {
+	var b byte
+	if v.c != nil {
+		b = v.c.Warm()
+	}
+	if w, ok := v.sock.(warmer); ok {
+		b += w.Warm()
+	}
+	return b
+}
 
 func (v *Viewer) updateInterval() time.Duration { return v.updateEvery }
 
