@@ -311,7 +311,5 @@ func TestNewestDatagramShortcutAgreesWithTheSearch(t *testing.T) {
 
 // onViewer is what viewer v's Trace hook does.
 func (o *observer) onViewer(v *viewer.Viewer, e viewer.TraceEvent) {
-	if i := o.viewerIndex(v); i >= 0 {
-		o.hook(i)(v, e)
-	}
+	o.onEvent(v, e)
 }

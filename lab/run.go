@@ -408,7 +408,7 @@ func (w *world) buildViewers(override int) error {
 func (w *world) addSession(cfg viewer.Config, pop int, place string, firstID, session int, start sim.Time) {
 	cfg.ID = len(w.viewers) + 1
 	cfg.Rand = w.s.Rand(fmt.Sprintf("viewer/%d", cfg.ID))
-	cfg.Decided, cfg.Done, cfg.Trace = w.onDecided, w.onDone, w.obs.hook(cfg.ID-1)
+	cfg.Decided, cfg.Done, cfg.Trace = w.onDecided, w.onDone, w.obs.onEvent
 	v := viewer.New(cfg)
 	w.viewers = append(w.viewers, v)
 	w.popIdx = append(w.popIdx, pop)
