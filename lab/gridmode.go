@@ -147,6 +147,7 @@ func (w *world) buildGridMode() error {
 		if err != nil {
 			return fmt.Errorf("region %q: UDP port %d on host %s: %w", rc.Name, rc.InternalPort, hostName, err)
 		}
+		sock.SetWarm(func(from netip.AddrPort) byte { return w.obs.warmRecv(from) + rg.Warm(from) })
 		rg.SetSend(func(to netip.AddrPort, b []byte) { w.obs.regionSend(to, b); sock.WriteTo(b, to) })
 		w.regions = append(w.regions, rg)
 		if byHost[host] == nil {

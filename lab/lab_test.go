@@ -64,6 +64,27 @@ func TestDefaultScenarioIsDeterministic(t *testing.T) {
 	assert.NotEqual(t, first.TraceHash, other.TraceHash, "another seed gives another trace hash")
 }
 
+// The kernel's read-ahead (sim.Warmer: viewers, regions, the observer and netem read ahead
+// what their next events will touch) must change nothing a run does: with it off, scenarios
+// that exercise NAT, firewalls, loss, restarts and the grid give byte-identical reports.
+func TestReadAheadChangesNothing(t *testing.T) {
+	files := []string{"lossy-mobile.yaml", "region-down-fallback.yaml", "sim-reply-blocked.yaml", "nat-loopback-unsupported.yaml", "login-storm-after-restart.yaml"}
+	if !testing.Short() {
+		files = append(files, scenarios.Default)
+	}
+	for _, file := range files {
+		t.Run(file, func(t *testing.T) {
+			sc := bundled(t, file)
+			on, err := Run(sc, Options{Viewers: min(len(sc.Viewers)*200, 400)})
+			require.NoError(t, err)
+			off, err := Run(sc, Options{Viewers: min(len(sc.Viewers)*200, 400), NoReadAhead: true})
+			require.NoError(t, err)
+			assert.Equal(t, on.TraceHash, off.TraceHash, "the same trace hash without read-ahead")
+			assert.Equal(t, string(reportJSON(t, on)), string(reportJSON(t, off)), "the same report without read-ahead")
+		})
+	}
+}
+
 func TestEveryViewerOfTheDefaultScenarioLogsIn(t *testing.T) {
 	sc := bundled(t, scenarios.Default)
 	run, err := Run(sc, Options{})

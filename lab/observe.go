@@ -41,6 +41,7 @@ type observer struct {
 	slowest []slowTrace                             // the slowest successful viewers whose traces are kept (retire)
 	texts   texts                                   // the events' what and note
 	onEvent func(*viewer.Viewer, viewer.TraceEvent) // viewerEvent, made once
+	onWarm  func(*viewer.Viewer) byte               // warmViewer, made once
 	resends uint64                                  // datagrams the viewers resent (Sample.Resends)
 
 	recvUnsent textID               // ("", "send not recorded")
@@ -295,7 +296,7 @@ func addr(a netip.Addr) netip.AddrPort { return netip.AddrPortFrom(a, 0) }
 
 func newObserver(w *world) *observer {
 	o := &observer{w: w, codes: map[uint32]int{}}
-	o.onEvent = o.viewerEvent
+	o.onEvent, o.onWarm = o.viewerEvent, o.warmViewer
 	o.recvUnsent = o.texts.id("", "send not recorded")
 	w.net.OnDrop(o.onDrop)
 	return o
@@ -477,6 +478,47 @@ func (o *observer) regionRecv(from netip.AddrPort, b []byte) {
 	if x := t.lastUnreceived(partyViewer, partyRegion, id, seq, flags); x != nil {
 		x.recvAt = o.w.s.Now()
 	}
+}
+
+// warmRecv reads ahead what regionRecv will read for a datagram from from (the viewer's trace
+// and its newest datagram to the region); it changes nothing.
+func (o *observer) warmRecv(from netip.AddrPort) byte {
+	i, ok := o.ports.Get(from)
+	if !ok {
+		return 0
+	}
+	t := &o.traces[i]
+	if !t.made || t.released || t.newest[toRegion] == 0 {
+		return 0
+	}
+	if x := t.at(int(t.newest[toRegion]) - 1); x != nil {
+		return byte(x.seq)
+	}
+	return 0
+}
+
+// warmViewer reads ahead what record will read for viewer v's next datagram (its trace, the
+// slot a send fills and the newest datagram to the viewer, which a receive marks); it changes
+// nothing.
+func (o *observer) warmViewer(v *viewer.Viewer) byte {
+	i := v.ID() - 1
+	if i < 0 || i >= len(o.traces) {
+		return 0
+	}
+	t := &o.traces[i]
+	if !t.made || t.released {
+		return 0
+	}
+	var b byte
+	if t.newest[toViewer] > 0 {
+		if x := t.at(int(t.newest[toViewer]) - 1); x != nil {
+			b = byte(x.seq)
+		}
+	}
+	if len(t.ring) == traceTail {
+		b += byte(t.ring[t.next].seq)
+	}
+	return b
 }
 
 // dropCause and dropSize key the observer's caches of drop texts.

@@ -35,6 +35,9 @@ type Options struct {
 	// AfterRun, when set, is called once the simulation has ended and while its world is still
 	// alive (cmd/gridlab uses it to write a heap profile); its error fails the run.
 	AfterRun func() error
+	// NoReadAhead turns off the kernel's read-ahead (sim.SetReadAhead), which changes only the
+	// speed of a large run; tests use it to check that.
+	NoReadAhead bool
 }
 
 // Progress is a snapshot taken every virtual second.
@@ -112,6 +115,7 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 	if sc.Budget > 0 {
 		w.s.SetBudget(sc.Budget)
 	}
+	w.s.SetReadAhead(!opt.NoReadAhead)
 	w.net.OnDrop(func(d netem.Drop) {
 		if d.Proto == netem.UDP {
 			from := d.From
@@ -226,6 +230,7 @@ func (w *world) buildGrid() error {
 		if err != nil {
 			return fmt.Errorf("region %q: UDP port %d: %w", rc.Name, rc.InternalPort, err)
 		}
+		sock.SetWarm(func(from netip.AddrPort) byte { return w.obs.warmRecv(from) + rg.Warm(from) })
 		rg.SetSend(func(to netip.AddrPort, b []byte) { w.obs.regionSend(to, b); sock.WriteTo(b, to) })
 		w.regions = append(w.regions, rg)
 		logRegions = append(logRegions, login.Region{
@@ -409,6 +414,7 @@ func (w *world) addSession(cfg viewer.Config, pop int, place string, firstID, se
 	cfg.ID = len(w.viewers) + 1
 	cfg.Rand = w.s.Rand(fmt.Sprintf("viewer/%d", cfg.ID))
 	cfg.Decided, cfg.Done, cfg.Trace = w.onDecided, w.onDone, w.obs.onEvent
+	cfg.Warm = w.obs.onWarm
 	v := viewer.New(cfg)
 	w.viewers = append(w.viewers, v)
 	w.popIdx = append(w.popIdx, pop)

@@ -255,7 +255,7 @@ func TestHostLayout(t *testing.T) {
 	if size := unsafe.Sizeof(h); size != 256 {
 		t.Fatalf("Host is %d bytes: adjust its padding to 256", size)
 	}
-	if end := unsafe.Offsetof(h.udpLastRecv) + unsafe.Sizeof(h.udpLastRecv); end > 64 {
+	if end := unsafe.Offsetof(h.udpLastWarm) + unsafe.Sizeof(h.udpLastWarm); end > 64 {
 		t.Fatalf("delivery's fields end at byte %d of Host, past its first cache line", end)
 	}
 }

@@ -61,6 +61,15 @@ func (t *fifoTable) slot(k pairKey) *fifoSlot {
 	return &t.slots[h&uint64(len(t.slots)-1)]
 }
 
+// peek returns k's slot, nil while the table is empty; it changes nothing (UDPConn.WarmTo).
+func (t *fifoTable) peek(k pairKey) *fifoSlot {
+	if t.slots == nil {
+		return nil
+	}
+	h := (k.a*0x9E3779B97F4A7C15 ^ k.b*0xC2B2AE3D27D4EB4F) >> t.shift
+	return &t.slots[h&uint64(len(t.slots)-1)]
+}
+
 // next returns the arrival time for a packet of pair k that would arrive at `at`: no earlier
 // than the pair's previous packet. It records the result as the pair's latest; now is the
 // current time (entries at or before it are stale).

@@ -50,6 +50,7 @@ type Host struct {
 	rules       []ruleEntry // delivery reads only their number unless there are some
 	udpLast     *UDPConn    // the socket the last datagram went to (udpConn)
 	udpLastRecv func(from netip.AddrPort, payload []byte)
+	udpLastWarm func(from netip.AddrPort) byte // udpLast's warm (SetWarm)
 
 	name   string
 	ifaces []Interface
@@ -74,7 +75,7 @@ type Host struct {
 
 	// Pads Host to 256 bytes, a size class whose objects all start on a 64-byte boundary, so that
 	// the fields delivery reads share one cache line (TestHostLayout).
-	_ [16]byte
+	_ [8]byte
 }
 
 // AddHost adds a host with address addr on segment seg. It fails on a duplicate host or router
@@ -268,12 +269,22 @@ type UDPConn struct {
 	seg    *Segment // the host's primary segment
 	local  netip.AddrPort
 	recv   func(from netip.AddrPort, payload []byte)
+	warm   func(from netip.AddrPort) byte // SetWarm
 	h      *Host
 	onErr  func(to netip.AddrPort, err error)
 }
 
-// Warm reads the socket's first line.
-func (c *UDPConn) Warm() byte { return byte(c.local.Port()) }
+// WarmTo reads ahead what WriteTo(…, to) will read: the socket's first line and, on its direct
+// path, its segment's record of the flow's latest arrival (fifo.go). It changes nothing.
+func (c *UDPConn) WarmTo(to netip.AddrPort) byte {
+	b := byte(c.local.Port())
+	if c.direct && c.seg.fifo && to.Addr().Is4() {
+		if s := c.seg.last.peek(keyPair(0, c.local, to)); s != nil {
+			b += byte(s.at)
+		}
+	}
+	return b
+}
 
 // sendsDirect reports whether a datagram from h needs nothing from h but its primary segment
 // and address: no down host, no route choice, no egress firewall.
@@ -370,7 +381,18 @@ func (c *UDPConn) Close() {
 		delete(c.h.udp, uint32(c.local.Port()))
 	}
 	if c.h.udpLast == c {
-		c.h.udpLast, c.h.udpLastPort, c.h.udpLastRecv = nil, 0, nil
+		c.h.udpLast, c.h.udpLastPort, c.h.udpLastRecv, c.h.udpLastWarm = nil, 0, nil, nil
+	}
+}
+
+// SetWarm gives the socket a function that reads ahead what its handler will read for a
+// datagram from from, without changing anything (see sim.Warmer): the network calls it for the
+// datagrams about to arrive, a tick's worth at a time, so that their cache misses overlap. It
+// returns any byte it read.
+func (c *UDPConn) SetWarm(warm func(from netip.AddrPort) byte) {
+	c.warm = warm
+	if c.h.udpLast == c {
+		c.h.udpLastWarm = warm
 	}
 }
 
@@ -383,7 +405,7 @@ func (h *Host) udpConn(port uint16) *UDPConn {
 	}
 	c := h.udp[uint32(port)]
 	if c != nil {
-		h.udpLast, h.udpLastPort, h.udpLastRecv = c, port, c.recv
+		h.udpLast, h.udpLastPort, h.udpLastRecv, h.udpLastWarm = c, port, c.recv, c.warm
 	}
 	return c
 }

@@ -544,6 +544,27 @@ func (g *Segment) transitFor(dst netip.Addr) *Router {
 // Fire is the packet's arrival (sim.Handler).
 func (p *packet) Fire() { p.onArrive() }
 
+// Warm reads ahead, for a datagram about to arrive at a host, what the receiving socket's
+// handler will read (UDPConn.SetWarm). It changes nothing (sim.Warmer).
+func (p *packet) Warm() byte {
+	if p.kind != toHost || p.proto != UDP {
+		return 0
+	}
+	h := p.host
+	warm := h.udpLastWarm
+	if h.udpLast == nil || h.udpLastPort != p.dst.Port() {
+		c := h.udp[uint32(p.dst.Port())]
+		if c == nil {
+			return 0
+		}
+		warm = c.warm
+	}
+	if warm == nil {
+		return 0
+	}
+	return warm(p.src)
+}
+
 func (p *packet) onArrive() {
 	n := p.n
 	if n.cap != nil && p.frame != 0 {

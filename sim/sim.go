@@ -102,7 +102,8 @@ type Sim struct {
 	slots   []entry
 	free    []uint32
 	pending int   // events scheduled and neither fired nor cancelled
-	warm    byte  // sum of what entry.touch read: never used
+	warm    byte  // sum of what the read-ahead read: never used
+	noAhead bool  // SetReadAhead(false)
 	heap    qheap // the current tick (heap.go)
 	wheel   wheel // the near future (wheel.go)
 	far     qheap // beyond the wheel's horizon
@@ -141,6 +142,10 @@ func (s *Sim) SetBudget(n uint64) { s.budget = n }
 // SetTraceWriter makes the kernel write the canonical event log, one line per dispatched event
 // and per Trace call, to w. The log is what the trace hash covers. nil turns it off.
 func (s *Sim) SetTraceWriter(w io.Writer) { s.trace = w }
+
+// SetReadAhead turns the kernel's read-ahead of a tick's events on (the default) or off. It
+// changes how fast a large run goes, never what it does; tests turn it off to check that.
+func (s *Sim) SetReadAhead(on bool) { s.noAhead = !on }
 
 // Stop makes the running Run or RunUntil return ErrStopped after the current event.
 func (s *Sim) Stop() { s.stopped = true }

@@ -81,23 +81,32 @@ func (w *wheel) tickAt(i int64) int64 {
 	return w.cursor + 1 + ((i - (w.cursor + 1)) & wheelMask)
 }
 
-// drain moves the live items of the wheel slot of tick tk into the current heap. It reads each
-// item's slab entry to drop the stale ones; those reads are independent of each other, so the
-// CPU overlaps their cache misses, and the entries are then at hand when their events fire.
+// drain moves the live items of the wheel slot of tick tk into the current heap, dropping the
+// stale ones. Unless read-ahead is off it then reads ahead for the whole tick: first each event's
+// object (the reads are independent of each other, so the CPU overlaps their cache misses), then
+// whatever each Warmer names. The tick's events then find their memory at hand when they fire.
 func (s *Sim) drain(tk int64) {
 	w := &s.wheel
 	i := tk & wheelMask
 	items := w.slots[i]
-	for _, x := range items {
-		if e := &s.slots[x.slot]; e.gen == x.gen {
-			s.heap.push(x)
-			s.warm += e.touch()
+	if s.noAhead {
+		for _, x := range items {
+			if s.live(&x) {
+				s.heap.push(x)
+			}
 		}
-	}
-	for _, x := range items {
-		if e := &s.slots[x.slot]; e.gen == x.gen {
-			if wm, ok := e.h.(Warmer); ok {
-				s.warm += wm.Warm()
+	} else {
+		for _, x := range items {
+			if e := &s.slots[x.slot]; e.gen == x.gen {
+				s.heap.push(x)
+				s.warm += e.touch()
+			}
+		}
+		for _, x := range items {
+			if e := &s.slots[x.slot]; e.gen == x.gen {
+				if wm, ok := e.h.(Warmer); ok {
+					s.warm += wm.Warm()
+				}
 			}
 		}
 	}

@@ -162,6 +162,16 @@ func (r *Region) clientAt(ep netip.AddrPort) *client {
 	return cl
 }
 
+// Warm reads ahead what Receive will read for a datagram from from: its client and the
+// client's circuit. It changes nothing (see netem.UDPConn.SetWarm).
+func (r *Region) Warm(from netip.AddrPort) byte {
+	cl := r.clientAt(from)
+	if cl == nil {
+		return 0
+	}
+	return cl.ac.AgentID[0] + cl.c.Warm()
+}
+
 // Agents returns the number of connected circuits.
 func (r *Region) Agents() int { return r.clients.Len() }
 

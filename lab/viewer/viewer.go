@@ -105,6 +105,9 @@ type Config struct {
 	Decided func(v *Viewer)
 	// Trace, if set, is called for everything the viewer sends and receives (see trace.go).
 	Trace func(v *Viewer, e TraceEvent)
+	// Warm, if set, reads ahead what Trace will read for the viewer's next datagram, changing
+	// nothing: the viewer calls it when its next tick or datagram comes up (see sim.Warmer).
+	Warm func(v *Viewer) byte
 }
 
 // Result is what happened to one viewer.
@@ -155,6 +158,7 @@ type Viewer struct {
 	clock         circuit.Clock
 	id            int // cfg.ID
 	traceFn       func(v *Viewer, e TraceEvent)
+	warmFn        func(v *Viewer) byte // cfg.Warm
 	rand          *rand.Rand
 	sim           netip.AddrPort // the region's address (res.Sim), once the login reply is in
 	updateEvery   time.Duration  // AgentUpdate period in world
@@ -175,7 +179,7 @@ type Viewer struct {
 
 // New returns a viewer that starts when Start is called.
 func New(cfg Config) *Viewer {
-	v := &Viewer{cfg: cfg, clock: cfg.Clock, id: cfg.ID, traceFn: cfg.Trace, rand: cfg.Rand,
+	v := &Viewer{cfg: cfg, clock: cfg.Clock, id: cfg.ID, traceFn: cfg.Trace, warmFn: cfg.Warm, rand: cfg.Rand,
 		pingEvery: cfg.Profile.PingInterval, regionTimeout: cfg.Profile.RegionTimeout,
 		anyPacket: cfg.Profile.RegionTimeoutAnyPacket}
 	v.updateEvery = cfg.Profile.AgentUpdateInterval
@@ -361,6 +365,11 @@ func (v *Viewer) connectRegion() {
 		return
 	}
 	v.sock = sock
+	if ws, ok := sock.(interface {
+		SetWarm(func(netip.AddrPort) byte)
+	}); ok {
+		ws.SetWarm(v.warmFrom)
+	}
 	v.res.LocalUDP = sock.LocalAddr()
 	v.simUDP = v.res.Sim
 	v.c = circuit.New(circuit.Config{
@@ -526,15 +535,26 @@ func (t *pingTick) Fire()        { (*Viewer)(t).ping() }
 func (t *agentUpdateTick) Warm() byte { return (*Viewer)(t).warm() }
 func (t *pingTick) Warm() byte        { return (*Viewer)(t).warm() }
 
-type warmer interface{ Warm() byte }
+// warmer is what a socket may offer for reading ahead (netem.UDPConn does).
+type warmer interface {
+	WarmTo(to netip.AddrPort) byte
+}
 
+// warmFrom is the socket's read-ahead (netem.UDPConn.SetWarm): what a datagram will touch.
+func (v *Viewer) warmFrom(netip.AddrPort) byte { return byte(v.pingID) + v.warm() }
+
+// warm reads ahead what a tick or a datagram will use — the circuit, the socket, what the
+// Trace hook records into — and changes nothing (see sim.Warmer).
 func (v *Viewer) warm() byte {
 	var b byte
 	if v.c != nil {
 		b = v.c.Warm()
 	}
 	if w, ok := v.sock.(warmer); ok {
-		b += w.Warm()
+		b += w.WarmTo(v.simUDP)
+	}
+	if v.warmFn != nil {
+		b += v.warmFn(v)
 	}
 	return b
 }
