@@ -147,6 +147,7 @@ type Network struct {
 	hosts        []*Host
 	hostByName   map[string]*Host
 	routerByName map[string]*Router
+	sendBufs     [][]byte // idle connections' send buffers, for the next (TCPConn.Write)
 	routers      []*Router
 	nodeNames    map[string]bool // host and router names
 	observers    []func(Drop)

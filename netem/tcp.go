@@ -243,6 +243,9 @@ func (c *TCPConn) Write(b []byte) {
 	if c.state == stateClosed || c.state == stateTimeWait || c.finQueued || len(b) == 0 {
 		return
 	}
+	if c.buf == nil {
+		c.buf = c.n.sendBuf(len(b))
+	}
 	c.buf = append(c.buf, b...)
 	c.output()
 }
@@ -277,6 +280,36 @@ func (c *TCPConn) dataEnd() uint64 { return c.sndBase + uint64(len(c.buf)-c.off)
 func (c *TCPConn) arm(d time.Duration, label string) {
 	c.timer.Stop()
 	c.timer = c.n.s.After(d, label, c.timerFn)
+}
+
+// Send buffers of connections that went idle are kept for the next connection to write, up to
+// maxFreeSendBufs of at most maxFreeSendBuf bytes: a login storm opens and closes a connection
+// per login, each sending a 4 KB request or a 24 KB reply, and allocating each buffer anew was
+// a sixth of what the logins allocated (the garbage collector's work) and cold memory besides.
+// Which buffer a connection gets changes nothing but the timing: its bytes are copied into
+// packets when sent.
+const (
+	maxFreeSendBufs = 64
+	maxFreeSendBuf  = 64 << 10
+)
+
+// sendBuf returns an empty send buffer, a kept one if there is one.
+func (n *Network) sendBuf(size int) []byte {
+	if k := len(n.sendBufs); k > 0 {
+		b := n.sendBufs[k-1]
+		n.sendBufs[k-1] = nil
+		n.sendBufs = n.sendBufs[:k-1]
+		return b
+	}
+	return make([]byte, 0, max(size, 4096))
+}
+
+// freeSendBuf keeps b, which no connection uses any more, for sendBuf.
+func (n *Network) freeSendBuf(b []byte) {
+	if cap(b) == 0 || cap(b) > maxFreeSendBuf || len(n.sendBufs) >= maxFreeSendBufs {
+		return
+	}
+	n.sendBufs = append(n.sendBufs, b[:0])
 }
 
 // emit sends one segment. Segments with ACK carry rcvNxt.
@@ -438,6 +471,7 @@ func (c *TCPConn) teardown() {
 			delete(h.tcpPorts, c.local.Port())
 		}
 	}
+	c.n.freeSendBuf(c.buf)
 	c.buf, c.ooo = nil, nil
 }
 
@@ -626,6 +660,7 @@ func (c *TCPConn) onAck(p *packet) {
 			if c.off == len(c.buf) {
 				// All sent data is acked: keep no buffer on an idle connection (a login
 				// request's 4 KB or a reply's 24 KB, for a session's length, times 100,000).
+				c.n.freeSendBuf(c.buf)
 				c.buf, c.off = nil, 0
 			} else if c.off > cap(c.buf)/2 {
 				m := copy(c.buf, c.buf[c.off:])
