@@ -89,6 +89,11 @@ func (h *qheap) pop() {
 	}
 }
 
+// item is the heap item of entry e in slab slot slot.
+func (e *entry) item(slot uint32) hitem {
+	return hitem{at: e.at, seq: e.seq, slot: slot, gen: e.gen}
+}
+
 // live reports whether item x still stands for a scheduled event (it was not cancelled).
 func (s *Sim) live(x *hitem) bool { return s.slots[x.slot].gen == x.gen }
 

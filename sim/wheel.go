@@ -18,38 +18,41 @@ const (
 	wheelMask  = wheelSlots - 1
 )
 
-// A wheel slot holds the heap items of its tick's events (hitem: key, slab slot, generation), in
-// the order they were scheduled. Cancelling an event only bumps its slot's generation; its item
-// goes into the current heap with the rest of its tick and is dropped at the top there, so that
-// neither draining a slot nor sifting reads the slab. A timer cancelled soon after it was set (a
-// resend timer, usually) is the last item of its slot and is removed outright.
+// wref is a wheel entry: a slab slot and the generation it had when scheduled. Cancelling an
+// event in the wheel only bumps the slot's generation; the stale wref is dropped when its slot is
+// drained. A timer cancelled soon after it was set (a resend timer, usually) is the last wref of
+// its slot and is removed outright.
+type wref struct {
+	slot uint32
+	gen  uint32
+}
+
 type wheel struct {
 	cursor int64 // current tick; wheel slots hold ticks in (cursor, cursor+wheelSlots)
-	slots  [wheelSlots][]hitem
+	slots  [wheelSlots][]wref
 	occ    [wheelSlots / 64]uint64 // occupied slots
-	n      int                     // items in the wheel, stale ones included
+	n      int                     // wrefs in the wheel, stale ones included
 }
 
 func tickOf(t Time) int64 { return int64(t) >> tickShift }
 
 // insert queues e (in slab slot slot) in the current heap, the wheel or the far heap.
 func (s *Sim) insert(e *entry, slot uint32) {
-	x := hitem{at: e.at, seq: e.seq, slot: slot, gen: e.gen}
 	tk := tickOf(e.at)
 	w := &s.wheel
 	switch {
 	case tk <= w.cursor:
 		e.q = qHeap
-		s.heap.push(x)
+		s.heap.push(e.item(slot))
 	case tk < w.cursor+wheelSlots:
 		e.q = qWheel
 		i := tk & wheelMask
-		w.slots[i] = append(w.slots[i], x)
+		w.slots[i] = append(w.slots[i], wref{slot, e.gen})
 		w.occ[i>>6] |= 1 << (i & 63)
 		w.n++
 	default:
 		e.q = qFar
-		s.far.push(x)
+		s.far.push(e.item(slot))
 	}
 }
 
@@ -81,37 +84,34 @@ func (w *wheel) tickAt(i int64) int64 {
 	return w.cursor + 1 + ((i - (w.cursor + 1)) & wheelMask)
 }
 
-// drain moves the live items of the wheel slot of tick tk into the current heap, dropping the
-// stale ones. Unless read-ahead is off it then reads ahead for the whole tick: first each event's
-// object (the reads are independent of each other, so the CPU overlaps their cache misses), then
-// whatever each Warmer names. The tick's events then find their memory at hand when they fire.
+// drain moves the live events of the wheel slot of tick tk into the current heap, dropping the
+// stale wrefs (it reads each event's slab entry for its key). Unless read-ahead is off it also
+// reads ahead for the whole tick: each event's object as it goes (the reads are independent of
+// each other, so the CPU overlaps their cache misses), then whatever each Warmer names. The
+// tick's events then find their memory at hand when they fire.
 func (s *Sim) drain(tk int64) {
 	w := &s.wheel
 	i := tk & wheelMask
-	items := w.slots[i]
-	if s.noAhead {
-		for _, x := range items {
-			if s.live(&x) {
-				s.heap.push(x)
-			}
-		}
-	} else {
-		for _, x := range items {
-			if e := &s.slots[x.slot]; e.gen == x.gen {
-				s.heap.push(x)
+	refs := w.slots[i]
+	for _, r := range refs {
+		if e := &s.slots[r.slot]; e.gen == r.gen {
+			s.heap.push(e.item(r.slot))
+			if !s.noAhead {
 				s.warm += e.touch()
 			}
 		}
-		for _, x := range items {
-			if e := &s.slots[x.slot]; e.gen == x.gen {
+	}
+	if !s.noAhead {
+		for _, r := range refs {
+			if e := &s.slots[r.slot]; e.gen == r.gen {
 				if wm, ok := e.h.(Warmer); ok {
 					s.warm += wm.Warm()
 				}
 			}
 		}
 	}
-	w.n -= len(items)
-	w.slots[i] = items[:0]
+	w.n -= len(refs)
+	w.slots[i] = refs[:0]
 	w.occ[i>>6] &^= 1 << (i & 63)
 }
 
@@ -181,13 +181,13 @@ func (s *Sim) cancel(slot, gen uint32) bool {
 	return true
 }
 
-// forget removes a cancelled event's item from its wheel slot when it is the slot's last (a
+// forget removes a cancelled event's wref from its wheel slot when it is the slot's last (a
 // resend timer cancelled soon after it was set); any other stays, stale, until its tick.
 func (w *wheel) forget(slot uint32, e *entry) {
 	i := tickOf(e.at) & wheelMask
-	items := w.slots[i]
-	if n := len(items); n > 0 && items[n-1].slot == slot && items[n-1].gen == e.gen {
-		w.slots[i] = items[:n-1]
+	refs := w.slots[i]
+	if n := len(refs); n > 0 && refs[n-1] == (wref{slot, e.gen}) {
+		w.slots[i] = refs[:n-1]
 		w.n--
 		if n == 1 {
 			w.occ[i>>6] &^= 1 << (i & 63)
