@@ -151,7 +151,6 @@ type Viewer struct {
 	pingTimer  sim.Timer
 	lastHeard  sim.Time // the last sign of life from the region (see Profile.RegionTimeout)
 	sock       UDPSocket
-	simUDP     netip.AddrPort    // where the circuit sends: the region's address when it was made
 	au         lludp.AgentUpdate // built once in world: Send encodes it at once and keeps nothing
 	pingMsg    lludp.StartPingCheck
 	// Copied from cfg by New, for the same cache lines: what every datagram and timer reads.
@@ -160,7 +159,7 @@ type Viewer struct {
 	traceFn       func(v *Viewer, e TraceEvent)
 	warmFn        func(v *Viewer) byte // cfg.Warm
 	rand          *rand.Rand
-	sim           netip.AddrPort // the region's address (res.Sim), once the login reply is in
+	sim           netip.AddrPort // the region's address (res.Sim), once the login reply is in; the circuit sends there
 	updateEvery   time.Duration  // AgentUpdate period in world
 	pingEvery     time.Duration
 	regionTimeout time.Duration
@@ -371,7 +370,6 @@ func (v *Viewer) connectRegion() {
 		ws.SetWarm(v.warmFrom)
 	}
 	v.res.LocalUDP = sock.LocalAddr()
-	v.simUDP = v.res.Sim
 	v.c = circuit.New(circuit.Config{
 		Clock:         v.cfg.Clock,
 		Link:          (*viewerLink)(v),
@@ -402,7 +400,7 @@ type viewerLink Viewer
 func (l *viewerLink) SendDatagram(b []byte) {
 	v := (*Viewer)(l)
 	v.traceDatagram(TraceSend, b)
-	v.sock.WriteTo(b, v.simUDP)
+	v.sock.WriteTo(b, v.sim)
 }
 
 func (l *viewerLink) DeliverPacket(p *lludp.Packet) { (*Viewer)(l).deliver(p) }
@@ -551,7 +549,7 @@ func (v *Viewer) warm() byte {
 		b = v.c.Warm()
 	}
 	if w, ok := v.sock.(warmer); ok {
-		b += w.WarmTo(v.simUDP)
+		b += w.WarmTo(v.sim)
 	}
 	if v.warmFn != nil {
 		b += v.warmFn(v)
