@@ -57,8 +57,7 @@ func (t *fifoTable) slot(k pairKey) *fifoSlot {
 	if t.slots == nil {
 		t.slots, t.shift, t.epoch = make([]fifoSlot, fifoSlots), 64-14, 1
 	}
-	h := (k.a*0x9E3779B97F4A7C15 ^ k.b*0xC2B2AE3D27D4EB4F) >> t.shift
-	return &t.slots[h&uint64(len(t.slots)-1)]
+	return t.at(k)
 }
 
 // peek returns k's slot, nil while the table is empty; it changes nothing (UDPConn.WarmTo).
@@ -66,6 +65,11 @@ func (t *fifoTable) peek(k pairKey) *fifoSlot {
 	if t.slots == nil {
 		return nil
 	}
+	return t.at(k)
+}
+
+// at returns k's slot in a table that has its slots.
+func (t *fifoTable) at(k pairKey) *fifoSlot {
 	h := (k.a*0x9E3779B97F4A7C15 ^ k.b*0xC2B2AE3D27D4EB4F) >> t.shift
 	return &t.slots[h&uint64(len(t.slots)-1)]
 }
