@@ -220,13 +220,21 @@ func (t *vtrace) newestFirst() [3][]tev {
 // lastUnreceived finds the newest message from → to with this header that was neither received
 // nor dropped.
 func (t *vtrace) lastUnreceived(from, to party, msg lludp.MsgID, seq uint32, flags lludp.Flags) *tev {
-	if d := direction(from, to); d >= 0 && t.newest[d] > 0 {
+	if d := direction(from, to); d >= 0 {
 		// The newest datagram this way is the newest that can match; if it does, no search.
-		if x := t.at(int(t.newest[d]) - 1); x != nil && x.seq == seq && x.msg == msg && x.flags == flags && x.recvAt == 0 && !x.dropped {
+		if x := t.newestTo(d); x != nil && x.seq == seq && x.msg == msg && x.flags == flags && x.recvAt == 0 && !x.dropped {
 			return x
 		}
 	}
 	return t.searchUnreceived(from, to, msg, seq, flags)
+}
+
+// newestTo returns the newest datagram recorded in direction d if the trace still holds it.
+func (t *vtrace) newestTo(d int) *tev {
+	if t.newest[d] == 0 {
+		return nil
+	}
+	return t.at(int(t.newest[d]) - 1)
 }
 
 // searchUnreceived is lastUnreceived by a search from the newest event back.
@@ -488,10 +496,10 @@ func (o *observer) warmRecv(from netip.AddrPort) byte {
 		return 0
 	}
 	t := &o.traces[i]
-	if !t.made || t.released || t.newest[toRegion] == 0 {
+	if !t.made || t.released {
 		return 0
 	}
-	if x := t.at(int(t.newest[toRegion]) - 1); x != nil {
+	if x := t.newestTo(toRegion); x != nil {
 		return byte(x.seq)
 	}
 	return 0
@@ -510,10 +518,8 @@ func (o *observer) warmViewer(v *viewer.Viewer) byte {
 		return 0
 	}
 	var b byte
-	if t.newest[toViewer] > 0 {
-		if x := t.at(int(t.newest[toViewer]) - 1); x != nil {
-			b = byte(x.seq)
-		}
+	if x := t.newestTo(toViewer); x != nil {
+		b = byte(x.seq)
 	}
 	if len(t.ring) == traceTail {
 		b += byte(t.ring[t.next].seq)
