@@ -151,6 +151,7 @@ type Viewer struct {
 	pingTimer  sim.Timer
 	lastHeard  sim.Time // the last sign of life from the region (see Profile.RegionTimeout)
 	sock       UDPSocket
+	sockWarm   warmer            // sock's read-ahead, if it has one (found once, not at every warm)
 	au         lludp.AgentUpdate // built once in world: Send encodes it at once and keeps nothing
 	pingMsg    lludp.StartPingCheck
 	// Copied from cfg by New, for the same cache lines: what every datagram and timer reads.
@@ -364,6 +365,7 @@ func (v *Viewer) connectRegion() {
 		return
 	}
 	v.sock = sock
+	v.sockWarm, _ = sock.(warmer)
 	if ws, ok := sock.(interface {
 		SetWarm(func(netip.AddrPort) byte)
 	}); ok {
@@ -548,8 +550,8 @@ func (v *Viewer) warm() byte {
 	if v.c != nil {
 		b = v.c.Warm()
 	}
-	if w, ok := v.sock.(warmer); ok {
-		b += w.WarmTo(v.sim)
+	if v.sockWarm != nil {
+		b += v.sockWarm.WarmTo(v.sim)
 	}
 	if v.warmFn != nil {
 		b += v.warmFn(v)
