@@ -161,8 +161,8 @@ func (c *ServerConn) shut() {
 }
 
 func (c *ServerConn) write(r *http.Response, bodyLen int) {
-	out := responseBufs.Get().(*bytes.Buffer)
-	defer responseBufs.Put(out)
+	out := writeBufs.Get().(*bytes.Buffer)
+	defer writeBufs.Put(out)
 	out.Reset()
 	out.Grow(bodyLen + 1024) // the header block too: one allocation, not a doubling chain
 	if err := r.Write(out); err != nil {
@@ -174,8 +174,8 @@ func (c *ServerConn) write(r *http.Response, bodyLen int) {
 	c.s.Write(out.Bytes())
 }
 
-// responseBufs hold a response while it is written to the stream, which copies it.
-var responseBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// writeBufs hold a request or response while it is written to the stream, which copies it.
+var writeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (c *ServerConn) loop() {
 	if c.inLoop {
@@ -189,6 +189,10 @@ func (c *ServerConn) loop() {
 		}
 	}
 }
+
+// maxPreGrow bounds the room a ServerConn makes for a request body it has been promised but
+// not sent yet: a peer that announces a large body and stalls gets no more than this.
+const maxPreGrow = 64 << 10
 
 // readers are the bufio.Readers http.ReadRequest and http.ReadResponse parse from, shared by
 // every connection of the process: a 4 KB reader per request would be most of what 100,000
@@ -237,18 +241,26 @@ func (c *ServerConn) next() bool {
 		return false
 	}
 	chunked := len(req.TransferEncoding) > 0
-	if !chunked && req.ContentLength > 0 && len(c.buf) < hl+int(req.ContentLength) {
-		c.need = hl + int(req.ContentLength)
+	start := len(c.buf) - br.Len() - rd.Buffered() // where the body starts
+	if !chunked && req.ContentLength > 0 && len(c.buf) < start+int(req.ContentLength) {
+		c.need = start + int(req.ContentLength)
+		if c.need <= maxPreGrow {
+			// Room for the whole request now, not a doubling chain as its segments arrive.
+			c.buf = slices.Grow(c.buf, c.need-len(c.buf))
+		}
 		c.expectContinue(req)
 		return false
 	}
 	var body []byte
+	used := 0
 	if !chunked && req.ContentLength > 0 {
-		// The whole body is in the buffer (checked above): one exact allocation.
-		body = make([]byte, req.ContentLength)
-		_, err = io.ReadFull(req.Body, body)
+		// The whole body is in the buffer (checked above): the handler gets it in place. c.buf
+		// is only ever cut at the front or appended to, so those bytes are never written over.
+		used = start + int(req.ContentLength)
+		body = c.buf[start:used:used]
 	} else {
 		body, err = io.ReadAll(io.LimitReader(req.Body, c.maxBody+1))
+		used = len(c.buf) - br.Len() - rd.Buffered()
 	}
 	switch {
 	case err != nil && incomplete(err):
@@ -265,7 +277,6 @@ func (c *ServerConn) next() bool {
 		c.fail(http.StatusRequestEntityTooLarge)
 		return false
 	}
-	used := len(c.buf) - br.Len() - rd.Buffered()
 	c.buf = c.buf[used:]
 	if len(c.buf) == 0 {
 		c.buf = nil
@@ -396,8 +407,11 @@ func (c *ClientConn) OnConnect() {
 	if len(c.body) == 0 && (r.Method == "" || r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		r.Body = nil
 	}
-	var out bytes.Buffer
-	if err := r.Write(&out); err != nil {
+	out := writeBufs.Get().(*bytes.Buffer)
+	defer writeBufs.Put(out)
+	out.Reset()
+	out.Grow(len(c.body) + 1024) // the header block too: one allocation, not a doubling chain
+	if err := r.Write(out); err != nil {
 		c.finish(nil, nil, fmt.Errorf("vhttp: writing request: %w", err))
 		c.s.Close()
 		return
@@ -513,13 +527,15 @@ func (c *ClientConn) parse(eof bool) {
 			if !eof {
 				return
 			}
-			body = append([]byte(nil), rest...)
+			body = rest[:len(rest):len(rest)] // in place, as below
 		default:
 			n := int(resp.ContentLength)
 			if len(rest) < n {
 				return // at EOF, OnClose reports the truncation (ErrClosed)
 			}
-			body = append([]byte(nil), rest[:n]...)
+			// Handed over in place, not copied: finish lets go of buf, so nothing writes there
+			// again (a 24 KB login reply per viewer was one more copy to make and collect).
+			body = rest[:n:n]
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		if resp.ContentLength < 0 {
