@@ -62,3 +62,17 @@ func BenchmarkEncodeRequest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEncodeReply measures the service writing a successful login reply.
+func BenchmarkEncodeReply(b *testing.B) {
+	fx := newFixture(b, 1)
+	acc, _ := fx.svc.cfg.Accounts.Lookup("Test", "User")
+	dest, _ := fx.svc.findDestination("last")
+	e := &enc{}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.b = e.b[:0]
+		fx.svc.success(e, acc, AgentCircuit{}, &dest)
+	}
+	b.SetBytes(int64(len(e.b)))
+}

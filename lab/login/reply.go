@@ -1,6 +1,8 @@
 package login
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"strconv"
 	"strings"
 
@@ -65,17 +67,32 @@ var skeletonIDNames = func() (n [len(skeletonFolders)][]byte) {
 	return n
 }()
 
+// skeletonVersion is every skeleton folder's version: a new inventory's folders are unchanged.
+const skeletonVersion = 1
+
 // inventory returns the agent's skeleton. Folder IDs are name-based UUIDs under the agent ID,
 // so they are stable across logins and runs without an inventory store; they are computed for
 // each reply rather than kept for every agent that ever logged in.
 func inventory(agent uuid.UUID) (fs [len(skeletonFolders)]folder) {
 	for i, sf := range skeletonFolders {
-		fs[i] = folder{name: sf.name, id: uuid.NewSHA1(agent, skeletonIDNames[i]), typeDefault: sf.typ, version: 1}
+		fs[i] = folder{name: sf.name, id: nameUUID(agent, skeletonIDNames[i]), typeDefault: sf.typ, version: skeletonVersion}
 		if i > 0 {
 			fs[i].parent = fs[0].id
 		}
 	}
 	return fs
+}
+
+// nameUUID is uuid.NewSHA1(space, name), the version 5 UUID of RFC 4122 §4.3, without the
+// hash object and the sum NewSHA1 allocates: a reply needs eighteen of them.
+func nameUUID(space uuid.UUID, name []byte) uuid.UUID {
+	var buf [128]byte // space and the longest skeleton name: the hash input stays on the stack
+	sum := sha1.Sum(append(append(buf[:0], space[:]...), name...))
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 5<<4 // version 5: name-based, SHA-1
+	id[8] = id[8]&0x3f | 0x80 // the RFC 4122 variant
+	return id
 }
 
 // notationReal formats a float the way LLSD notation strings in the login reply carry it.
@@ -88,6 +105,9 @@ func notationVec(v [3]float32) string {
 }
 
 // success writes the login reply (LLLoginResponse.ToHashtable's fields, in a fixed order).
+// Everything from the inventory skeleton on is the same for every agent but for the skeleton's
+// folder IDs, so it is copied from bytes written once (skeletonTemplate, replyTail) instead of
+// being encoded element by element for each of 100,000 logins.
 func (s *Service) success(e *enc, acc *grid.Account, ac AgentCircuit, d *destination) {
 	r := d.r
 	inv := inventory(acc.ID)
@@ -103,10 +123,10 @@ func (s *Service) success(e *enc, acc *grid.Account, ac AgentCircuit, d *destina
 	e.ms("login", "true")
 	e.ms("first_name", acc.First)
 	e.ms("last_name", acc.Last)
-	e.ms("agent_id", acc.ID.String())
-	e.ms("session_id", ac.SessionID.String())
-	e.ms("secure_session_id", ac.SecureSessionID.String())
-	e.ms("real_id", uuid.Nil.String())
+	e.mu("agent_id", acc.ID)
+	e.mu("session_id", ac.SessionID)
+	e.mu("secure_session_id", ac.SecureSessionID)
+	e.mu("real_id", uuid.Nil)
 	e.mi("circuit_code", int32(ac.CircuitCode))
 	e.ms("sim_ip", r.SimIP.Unmap().String())
 	e.mi("sim_port", int32(r.SimPort))
@@ -131,26 +151,67 @@ func (s *Service) success(e *enc, acc *grid.Account, ac AgentCircuit, d *destina
 	e.beginMember("inventory-root")
 	e.beginArray()
 	e.beginStruct()
-	e.ms("folder_id", inv[0].id.String())
+	e.mu("folder_id", inv[0].id)
 	e.endStruct()
 	e.endArray()
 	e.endMember()
 
+	e.skeleton(&inv)
+	e.b = append(e.b, replyTail...)
+}
+
+// skeletonMember writes the inventory-skeleton member with every folder's parent_id and
+// folder_id the nil UUID, and returns where the text of each of those starts.
+func skeletonMember(e *enc) (at [len(skeletonFolders)]struct{ parent, id int }) {
 	e.beginMember("inventory-skeleton")
 	e.beginArray()
-	for i := range inv {
-		f := &inv[i]
+	for i, sf := range skeletonFolders {
 		e.beginStruct()
-		e.ms("name", f.name)
-		e.ms("parent_id", f.parent.String())
-		e.mi("version", f.version)
-		e.mi("type_default", f.typeDefault)
-		e.ms("folder_id", f.id.String())
+		e.ms("name", sf.name)
+		at[i].parent = e.mu("parent_id", uuid.Nil)
+		e.mi("version", skeletonVersion)
+		e.mi("type_default", sf.typ)
+		at[i].id = e.mu("folder_id", uuid.Nil)
 		e.endStruct()
 	}
 	e.endArray()
 	e.endMember()
+	return at
+}
 
+// skeletonTemplate is skeletonMember's output and slots: an agent's skeleton is that with its
+// folder IDs written over the nil ones (a UUID's text is always 36 bytes, so nothing moves).
+var skeletonTemplate = func() (t struct {
+	b     []byte
+	slots [len(skeletonFolders)]struct{ parent, id int }
+}) {
+	var e enc
+	t.slots = skeletonMember(&e)
+	t.b = e.b
+	return t
+}()
+
+// skeleton writes the inventory-skeleton member for inv.
+func (e *enc) skeleton(inv *[len(skeletonFolders)]folder) {
+	base := len(e.b)
+	e.b = append(e.b, skeletonTemplate.b...)
+	for i := range inv {
+		at := skeletonTemplate.slots[i]
+		putUUID(e.b[base+at.parent:], inv[i].parent)
+		putUUID(e.b[base+at.id:], inv[i].id)
+	}
+}
+
+// replyTail is the rest of a login reply after the inventory skeleton.
+var replyTail = func() []byte {
+	var e enc
+	writeReplyTail(&e)
+	return e.b
+}()
+
+// writeReplyTail writes the members after the inventory skeleton, the same in every reply, and
+// closes the reply.
+func writeReplyTail(e *enc) {
 	e.beginMember("inventory-lib-root")
 	e.beginArray()
 	e.beginStruct()
@@ -250,4 +311,33 @@ func (s *Service) success(e *enc, acc *grid.Account, ac AgentCircuit, d *destina
 
 	e.endStruct()
 	e.endResponse()
+}
+
+// uuidText is the length of a UUID's text.
+const uuidText = 36
+
+// putUUID writes id's text into b[:36] as uuid.UUID.String spells it (lower-case hex, hyphens
+// after the 4th, 6th, 8th and 10th byte), without the string String allocates.
+func putUUID(b []byte, id uuid.UUID) {
+	_ = b[uuidText-1]
+	hex.Encode(b[0:8], id[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], id[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], id[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], id[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:36], id[10:16])
+}
+
+// mu writes a UUID member (its text needs no escaping) and returns where the text starts.
+func (e *enc) mu(n string, id uuid.UUID) int {
+	e.name(n)
+	e.raw("<value><string>")
+	at := len(e.b)
+	e.b = append(e.b, make([]byte, uuidText)...)
+	putUUID(e.b[at:], id)
+	e.raw("</string></value></member>")
+	return at
 }
