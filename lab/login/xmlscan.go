@@ -2,6 +2,7 @@ package login
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"unicode"
@@ -183,7 +184,7 @@ func (s *scanner) setText(t []byte, inSrc bool, end int) tokKind {
 // scanText scans character data from p up to the next '<'.
 func (s *scanner) scanText(p int) tokKind {
 	src := s.src
-	i := p
+	i := plainTextEnd(src, p)
 	for i < len(src) {
 		c := src[i]
 		if byteClass[c]&classText != 0 {
@@ -371,6 +372,7 @@ const (
 	classNameStart = 1 << iota // ASCII that may start a name
 	className                  // may be part of a name (bytes from 0x80 too, pending isXMLName)
 	classText                  // plain character data: no markup, reference, \r or control
+	classPlainName             // an ASCII name byte other than ':': a run of them needs no more checks
 )
 
 var byteClass = func() (t [256]uint8) {
@@ -385,9 +387,45 @@ var byteClass = func() (t [256]uint8) {
 		if b == '\t' || b == '\n' || b >= 0x20 && b < utf8.RuneSelf && b != '<' && b != '&' && b != '>' {
 			t[c] |= classText
 		}
+		if t[c]&className != 0 && b < utf8.RuneSelf && b != ':' {
+			t[c] |= classPlainName
+		}
 	}
 	return t
 }()
+
+// plainTextEnd returns the end of the run of classText bytes at i in src, taking eight at a
+// time while it can: most of a login reply's text is UUIDs and names in plain ASCII.
+func plainTextEnd(src []byte, i int) int {
+	for i+8 <= len(src) && plainText8(binary.LittleEndian.Uint64(src[i:])) {
+		i += 8
+	}
+	for i < len(src) && byteClass[src[i]]&classText != 0 {
+		i++
+	}
+	return i
+}
+
+// plainText8 reports whether the eight bytes packed in x are all classText other than tab and
+// newline (which the byte loop takes): ASCII from 0x20, but not '<', '&' or '>'. A byte of v
+// is below n (n <= 0x80) when the borrow of v - n sets its high bit, which v itself lacks; a
+// byte equal to c is one of v^c below 1.
+func plainText8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	lt, amp, gt := x^(ones*'<'), x^(ones*'&'), x^(ones*'>')
+	bad := x | (x-ones*0x20)&^x | (lt-ones)&^lt | (amp-ones)&^amp | (gt-ones)&^gt
+	return bad&highs == 0
+}
+
+// sameBytes reports whether src[a:a+n] equals src[b:b+n] (both in range): names up to eight
+// bytes, every end tag gridlab's peers write, are compared as one word each.
+func sameBytes(src []byte, a, b, n int) bool {
+	if n <= 8 && a+8 <= len(src) && b+8 <= len(src) {
+		x := binary.LittleEndian.Uint64(src[a:]) ^ binary.LittleEndian.Uint64(src[b:])
+		return x<<(64-8*n) == 0 // the n low bytes, the first n in memory, are the names
+	}
+	return string(src[a:a+n]) == string(src[b:b+n])
+}
 
 func isNameStartByte(c byte) bool { return byteClass[c]&classNameStart != 0 }
 
@@ -424,41 +462,75 @@ func isXMLName(b []byte) bool {
 // scanName scans a name at p: the bytes up to the first ASCII byte that cannot be in a name.
 // It returns the end, and a reason if there is no valid name there.
 func (s *scanner) scanName(p int, what string) (int, string) {
+	end, _, msg := s.scanNameColons(p, what)
+	return end, msg
+}
+
+// scanNameColons is scanName that also counts the name's colons and gives the offset of its
+// first one (-1 if none): tag names are looked at for a prefix, and finding the colons in
+// the same pass costs less than searching each name for them again.
+func (s *scanner) scanNameColons(p int, what string) (end int, colons colonRun, msg string) {
 	src := s.src
 	i := p
 	var all uint8 = 0xFF
+	colons.first = -1
 	for i < len(src) && isNameByte(src[i]) {
-		all &= ^src[i] // bit 7 stays set while every byte is ASCII
+		c := src[i]
+		all &= ^c // bit 7 stays set while every byte is ASCII
+		if c == ':' {
+			if colons.n == 0 {
+				colons.first = i - p
+			}
+			colons.n++
+		}
 		i++
 	}
 	switch {
 	case i == len(src):
-		return i, "unexpected end of document in " + what
+		return i, colons, "unexpected end of document in " + what
 	case i == p:
-		return i, fmt.Sprintf("expected %s, found %q", what, src[p])
+		return i, colons, fmt.Sprintf("expected %s, found %q", what, src[p])
 	case all&0x80 != 0 && isNameStartByte(src[p]):
-		return i, "" // ASCII: every byte is a name byte, and the first may start one
+		return i, colons, "" // ASCII: every byte is a name byte, and the first may start one
 	case !isXMLName(src[p:i]):
-		return i, fmt.Sprintf("invalid XML name %q", truncate(string(src[p:i])))
+		return i, colons, fmt.Sprintf("invalid XML name %q", truncate(string(src[p:i])))
 	}
-	return i, ""
+	return i, colons, ""
+}
+
+// plainName is scanQName's fast path: it returns the end of an ASCII name without a colon at
+// p (every name in what gridlab's viewers and services send), or false to take the full path
+// (another name, or an error to describe).
+func (s *scanner) plainName(p int) (int, bool) {
+	src := s.src
+	i := p
+	for i < len(src) && byteClass[src[i]]&classPlainName != 0 {
+		i++
+	}
+	return i, i > p && i < len(src) && !isNameByte(src[i]) && isNameStartByte(src[p])
+}
+
+// colonRun is what scanNameColons found of a name's colons.
+type colonRun struct {
+	n     int // how many
+	first int // offset of the first in the name, -1 if none
 }
 
 // scanQName scans a name that may have one colon; it sets local to the part after it.
 func (s *scanner) scanQName(p int, what string) (end int, local span, msg string) {
-	end, msg = s.scanName(p, what)
+	if end, ok := s.plainName(p); ok {
+		return end, span{lo: p, hi: end}, ""
+	}
+	end, colons, msg := s.scanNameColons(p, what)
 	if msg != "" {
 		return end, span{}, msg
 	}
-	n := s.src[p:end]
 	local = span{lo: p, hi: end}
-	if c := bytes.IndexByte(n, ':'); c >= 0 {
-		if bytes.IndexByte(n[c+1:], ':') >= 0 {
-			return end, span{}, fmt.Sprintf("%s %q has more than one colon", what, n)
-		}
-		if c > 0 && c < len(n)-1 {
-			local.lo = p + c + 1
-		}
+	switch c := colons.first; {
+	case colons.n > 1:
+		return end, span{}, fmt.Sprintf("%s %q has more than one colon", what, s.src[p:end])
+	case colons.n == 1 && c > 0 && c < end-p-1:
+		local.lo = p + c + 1
 	}
 	return end, local, ""
 }
@@ -477,6 +549,10 @@ func skipSpace(src []byte, i int) int {
 
 // scanStartTag scans <name attr="value" ...> or <name .../> at p.
 func (s *scanner) scanStartTag(p int) tokKind {
+	if nameEnd, end, empty, ok := s.plainTag(p); ok && s.depth < len(s.open) {
+		name := span{lo: p + 1, hi: nameEnd}
+		return s.startTag(name, name, empty, end)
+	}
 	src := s.src
 	i, local, msg := s.scanQName(p+1, "element name")
 	if msg != "" {
@@ -543,10 +619,16 @@ func (s *scanner) scanStartTag(p int) tokKind {
 	if s.depth >= len(s.open) {
 		return s.fail(p, "elements nested deeper than %d", len(s.open))
 	}
+	return s.startTag(name, local, empty, i)
+}
+
+// startTag makes the start tag with name (local part local) ending at end the current token
+// and opens its element; a self-closing one is closed by the next token.
+func (s *scanner) startTag(name, local span, empty bool, end int) tokKind {
 	s.open[s.depth] = name
 	s.depth++
 	s.name, s.local, s.empty, s.pendingEnd = name, local, empty, empty
-	s.pos, s.kind = i, tokStart
+	s.pos, s.kind = end, tokStart
 	return tokStart
 }
 
@@ -557,7 +639,7 @@ func (s *scanner) scanEndTag(p int) tokKind {
 		// Most often the name is the innermost open element's, which was checked already.
 		top := s.open[s.depth-1]
 		j := p + 2 + top.hi - top.lo
-		if j < len(src) && !isNameByte(src[j]) && bytes.Equal(src[p+2:j], src[top.lo:top.hi]) {
+		if j < len(src) && !isNameByte(src[j]) && sameBytes(src, p+2, top.lo, top.hi-top.lo) {
 			i := skipSpace(src, j)
 			if i >= len(src) {
 				return s.eof("an end tag")
@@ -811,6 +893,9 @@ func (s *scanner) scanDirective(p int) tokKind {
 func (s *scanner) skipElement() tokKind {
 	d := s.depth
 	for {
+		if s.skipPlain(d) {
+			return tokEnd
+		}
 		switch s.next() {
 		case tokErr:
 			return tokErr
@@ -832,4 +917,83 @@ func isBlank(b []byte) bool {
 		return len(bytes.TrimSpace(b)) == 0
 	}
 	return true
+}
+
+// skipPlain is skipElement's fast path, for the bulk of a login reply (the inventory skeleton
+// and the rest a viewer does not read). It consumes, as next would, the tokens whose checks
+// are all in their bytes' classes: start tags that plainTag recognises, end tags naming the
+// innermost open element with nothing before the '>', and character data without references,
+// \r or '>'. It stops at the start of any other token, for next to read or report. It returns
+// true, that end tag read, once an end tag closes the element at depth d.
+func (s *scanner) skipPlain(d int) bool {
+	if s.pendingEnd || s.err != nil {
+		return false
+	}
+	src, p, depth := s.src, s.pos, s.depth
+	for p+1 < len(src) {
+		if src[p] != '<' {
+			i := plainTextEnd(src, p)
+			if i+1 >= len(src) || src[i] != '<' {
+				break
+			}
+			p = i
+		}
+		if src[p+1] != '/' {
+			if depth >= len(s.open) {
+				break
+			}
+			nameEnd, end, empty, ok := s.plainTag(p)
+			if !ok {
+				break
+			}
+			if !empty { // a self-closing element opens and closes: the stack is as it was
+				s.open[depth] = span{lo: p + 1, hi: nameEnd}
+				depth++
+			}
+			p = end
+			continue
+		}
+		if depth == 0 {
+			break
+		}
+		top := s.open[depth-1]
+		j := p + 2 + top.hi - top.lo
+		if j >= len(src) || src[j] != '>' || !sameBytes(src, p+2, top.lo, top.hi-top.lo) {
+			break
+		}
+		depth--
+		if depth < d {
+			s.depth = depth
+			s.at, s.kind, s.pos = p, tokEnd, j+1
+			s.name = span{lo: p + 2, hi: j}
+			s.local = span{lo: s.name.lo + top.loc, hi: j}
+			return true
+		}
+		p = j + 1
+	}
+	s.pos, s.depth = p, depth
+	return false
+}
+
+// plainTag recognises a start tag at p that needs no check beyond its bytes' classes:
+// <name> or <name/> with an ASCII name without colon (every tag gridlab's peers write); the
+// caller checks there is room on the element stack. It returns where the name and the tag end
+// and whether the tag closes itself; anything else (attributes, white space, prefixes, other
+// names, errors) is left to scanStartTag's full path.
+func (s *scanner) plainTag(p int) (nameEnd, end int, empty, ok bool) {
+	src := s.src
+	if p+1 >= len(src) || !isNameStartByte(src[p+1]) || src[p+1] == ':' {
+		return 0, 0, false, false
+	}
+	i := p + 2
+	for i < len(src) && byteClass[src[i]]&classPlainName != 0 {
+		i++
+	}
+	switch {
+	case i < len(src) && src[i] == '>':
+		return i, i + 1, false, true
+	case i+1 < len(src) && src[i] == '/' && src[i+1] == '>':
+		return i, i + 2, true, true
+	}
+	return 0, 0, false, false
 }

@@ -280,6 +280,9 @@ func TestScannerAgreesWithEncodingXML(t *testing.T) {
 		"<é/>", "<a\xc3/>", "<a·/>", "<·a/>", "<\xe2\x80\x8ca/>", "<a\xe2\x80\x8c/>",
 		"<a>\x7f\u0085\u00a0\ufffd\U0010ffff</a>", "<a>\xed\xa0\x80</a>", "<a>\xef\xbf\xbe</a>", "<a b='\x01'/>",
 		"<?pi \xff?><a/>", "<!-- \x01 --><a/>", "<!DOCTYPE \xff><a/>", "<?\xff?><a/>",
+		"<a>abcdefg\x01hijklmnop</a>", "<a>abcdefghijklmno\x7f</a>", "<a>abcdefgh]]>ijklmnop</a>", "<a>abcdefgh&amp;ijk</a>",
+		"<a>abcdefghi\xc3\xa9jklmnop</a>", "<a>abcdefghi\xffjklmnop</a>", "<a>abcdefg\tijklmnop\r\n</a>", "<a>abcdefgh<b/></a>",
+		`<ab></ac>`, `<abcdefgh></abcdefgi>`, `<abcdefgh></bbcdefgh>`, `<abcdefghi></abcdefghj>`, `<ab></ab>`,
 	} {
 		err := scanAll(doc)
 		oerr := oracleWellFormed([]byte(doc))
@@ -287,4 +290,114 @@ func TestScannerAgreesWithEncodingXML(t *testing.T) {
 			t.Errorf("%q: we say %v, encoding/xml %v", doc, err, oerr)
 		}
 	}
+}
+
+// skipByTokens is skipElement without its fast path: token by token through next.
+func skipByTokens(s *scanner) tokKind {
+	d := s.depth
+	for {
+		switch s.next() {
+		case tokErr:
+			return tokErr
+		case tokEnd:
+			if s.depth < d {
+				return tokEnd
+			}
+		}
+	}
+}
+
+// scanState is what a scanner shows after a token: what the decoders can look at.
+type scanState struct {
+	kind         tokKind
+	pos, depth   int
+	at           int
+	name, local  string
+	err          string
+	stackOfNames string
+}
+
+func stateOf(s *scanner) scanState {
+	st := scanState{kind: s.kind, pos: s.pos, depth: s.depth, at: s.at}
+	if s.kind == tokStart || s.kind == tokEnd {
+		st.name, st.local = string(s.nameBytes()), string(s.localBytes())
+	}
+	if s.err != nil {
+		st.err = s.err.Error()
+	}
+	for _, o := range s.open[:s.depth] {
+		st.stackOfNames += string(s.src[o.lo:o.hi]) + "/" + string(s.src[o.lo+o.loc:o.hi]) + " "
+	}
+	return st
+}
+
+// checkSkipMatchesTokens skips elements of doc, at every depth, with skipElement and with
+// skipByTokens, and fails if the scanner is left in a different state (position, open
+// elements, current token, error and its message) at any point, or reads the rest of the
+// document differently. Every element is tried in a short document, about 40 spread over a
+// long one (a login reply has some 750).
+func checkSkipMatchesTokens(t *testing.T, doc []byte) {
+	stride := max(1, bytes.Count(doc, []byte("<"))/40)
+	for nth := 1; ; nth += stride {
+		var fast, slow scanner
+		fast.reset(doc)
+		slow.reset(doc)
+		starts := 0
+		for starts < nth {
+			k := fast.next()
+			if k2 := slow.next(); k != k2 {
+				t.Fatalf("%q: the scanners disagree before skipping", doc)
+			}
+			if k == tokErr || k == tokEOF {
+				return // every start tag has been tried
+			}
+			if k == tokStart {
+				starts++
+			}
+		}
+		if k, k2 := fast.skipElement(), skipByTokens(&slow); k != k2 || stateOf(&fast) != stateOf(&slow) {
+			t.Fatalf("%q: skipping start tag #%d: fast path gives %v %+v, token by token %v %+v",
+				doc, nth, k, stateOf(&fast), k2, stateOf(&slow))
+		}
+		for {
+			k, k2 := fast.next(), slow.next()
+			if k != k2 || stateOf(&fast) != stateOf(&slow) {
+				t.Fatalf("%q: after skipping start tag #%d the rest reads differently: %+v, %+v",
+					doc, nth, stateOf(&fast), stateOf(&slow))
+			}
+			if k == tokErr || k == tokEOF {
+				break
+			}
+		}
+	}
+}
+
+// TestSkipElementFastPathMatchesTokens holds skipElement's fast path to reading token by token
+// on replies, method calls and the scanner's corner cases.
+func TestSkipElementFastPathMatchesTokens(t *testing.T) {
+	for _, doc := range skipSeeds(t) {
+		checkSkipMatchesTokens(t, doc)
+	}
+}
+
+func FuzzSkipElementMatchesTokens(f *testing.F) {
+	for _, doc := range skipSeeds(f) {
+		f.Add(doc)
+	}
+	f.Fuzz(checkSkipMatchesTokens)
+}
+
+func skipSeeds(tb testing.TB) [][]byte {
+	seeds := append(replySeeds(tb), methodCallSeeds(tb)...)
+	for _, s := range []string{
+		`<a><b/><c>x</c><d:e>y</d:e><f g="1">z</f></a>`, `<a><b></c></a>`, `<a><b>1 &amp; 2</b>]]></a>`,
+		"<a><b>\r\n</b><c>\xff</c></a>", `<a><b></b ></a>`, `<a><b/ ></a>`, `<a><b>`, `<a><b></b`, `<a><1/></a>`,
+		`<a><b><!-- c --><?p?><![CDATA[<d>]]></b></a>`, `<a><é></é></a>`, `<a><bb></b></a>`, `<a><b></bb></a>`,
+		`<a><bc></bd></a>`, `<a><abcdefgh></abcdefgx></a>`, `<a><xbcdefgh></abcdefgh></a>`, `<a><b>x&lt;y</b></a>`,
+		strings.Repeat("<a>", maxElementDepth+1) + strings.Repeat("</a>", maxElementDepth+1),
+		strings.Repeat("<a>", maxElementDepth) + "<b/>" + strings.Repeat("</a>", maxElementDepth),
+	} {
+		seeds = append(seeds, []byte(s))
+	}
+	return seeds
 }
