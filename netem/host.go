@@ -68,14 +68,12 @@ type Host struct {
 	udp     map[uint32]*UDPConn // by port (a 4-byte key takes the map fast path)
 	nextUDP uint16
 
-	listeners map[uint16]*TCPListener
-	conns     map[connKey]*TCPConn
-	tcpPorts  map[uint16]int // local port -> number of connections using it
+	listeners map[uint16]*TCPListener // nil until the host listens
+	conns     connTable
 	nextTCP   uint16
 
-	// Pads Host to 256 bytes, a size class whose objects all start on a 64-byte boundary, so that
-	// the fields delivery reads share one cache line (TestHostLayout).
-	_ [8]byte
+	// Host is 256 bytes, a size class whose objects all start on a 64-byte boundary, so that the
+	// fields delivery reads share one cache line (TestHostLayout): pad it back if it shrinks.
 }
 
 // AddHost adds a host with address addr on segment seg. It fails on a duplicate host or router
@@ -99,9 +97,7 @@ func (n *Network) AddHost(name string, seg *Segment, addr netip.Addr) (*Host, er
 	}
 	h := &Host{
 		n: n, name: name, iface0: [1]Interface{{seg, addr}},
-		udp: map[uint32]*UDPConn{}, nextUDP: ephemeralLo,
-		listeners: map[uint16]*TCPListener{}, conns: map[connKey]*TCPConn{},
-		tcpPorts: map[uint16]int{}, nextTCP: ephemeralLo,
+		udp: map[uint32]*UDPConn{}, nextUDP: ephemeralLo, nextTCP: ephemeralLo,
 	}
 	h.ifaces = h.iface0[:]
 	n.nodeNames[name] = true

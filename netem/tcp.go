@@ -101,6 +101,74 @@ type connKey struct {
 	remote netip.AddrPort
 }
 
+func (c *TCPConn) key() connKey { return connKey{c.local.Port(), c.remote} }
+
+// connTable holds a host's TCP connections by local port and remote address, and counts the
+// connections on each local port. Most hosts (every viewer's) have at most one connection at a
+// time: it is kept in one, and the maps are made at the first second connection. A viewer's
+// host then keeps no maps (two maps' groups, ~500 bytes, stayed after its login connection had
+// gone), and finding its connection for a segment is a comparison, not a hash.
+type connTable struct {
+	one   *TCPConn // the only connection while byKey is nil; nil if none
+	byKey map[connKey]*TCPConn
+	ports map[uint16]int // local port -> connections using it, with byKey
+}
+
+func (t *connTable) get(k connKey) *TCPConn {
+	if t.byKey != nil {
+		return t.byKey[k]
+	}
+	if t.one != nil && t.one.key() == k {
+		return t.one
+	}
+	return nil
+}
+
+// onPort returns the number of connections using local port p.
+func (t *connTable) onPort(p uint16) int {
+	if t.byKey != nil {
+		return t.ports[p]
+	}
+	if t.one != nil && t.one.local.Port() == p {
+		return 1
+	}
+	return 0
+}
+
+// add adds c, whose key is not in the table.
+func (t *connTable) add(c *TCPConn) {
+	if t.byKey == nil && t.one == nil {
+		t.one = c
+		return
+	}
+	if t.byKey == nil {
+		t.byKey, t.ports = map[connKey]*TCPConn{}, map[uint16]int{}
+		t.byKey[t.one.key()] = t.one
+		t.ports[t.one.local.Port()]++
+		t.one = nil
+	}
+	t.byKey[c.key()] = c
+	t.ports[c.local.Port()]++
+}
+
+// remove removes c if the table holds it (not another connection with its key).
+func (t *connTable) remove(c *TCPConn) {
+	if t.byKey == nil {
+		if t.one == c {
+			t.one = nil
+		}
+		return
+	}
+	k := c.key()
+	if t.byKey[k] != c {
+		return
+	}
+	delete(t.byKey, k)
+	if t.ports[k.port]--; t.ports[k.port] <= 0 {
+		delete(t.ports, k.port)
+	}
+}
+
 type oooSeg struct {
 	seq  uint64
 	data []byte
@@ -170,11 +238,14 @@ func (h *Host) ListenTCP(port uint16, accept func(c *TCPConn) StreamHandler) (*T
 		return nil, ErrAddrInUse
 	}
 	l := &TCPListener{h: h, port: port, accept: accept}
+	if h.listeners == nil {
+		h.listeners = map[uint16]*TCPListener{} // only servers listen: none for a viewer's host
+	}
 	h.listeners[port] = l
 	return l, nil
 }
 
-func (h *Host) tcpPortFree(p uint16) bool { return h.listeners[p] == nil && h.tcpPorts[p] == 0 }
+func (h *Host) tcpPortFree(p uint16) bool { return h.listeners[p] == nil && h.conns.onPort(p) == 0 }
 
 // Addr returns the listening address.
 func (l *TCPListener) Addr() netip.AddrPort { return netip.AddrPortFrom(l.h.Addr(), l.port) }
@@ -203,8 +274,7 @@ func (h *Host) newConn(local, remote netip.AddrPort, st tcpState) *TCPConn {
 	c.iss = uint64(h.issRand.Uint32())
 	c.sndUna, c.sndNxt = c.iss, c.iss+1
 	c.sndBase = c.iss + 1
-	h.conns[connKey{local.Port(), remote}] = c
-	h.tcpPorts[local.Port()]++
+	h.conns.add(c)
 	return c
 }
 
@@ -214,7 +284,7 @@ func (h *Host) newConn(local, remote netip.AddrPort, st tcpState) *TCPConn {
 // ErrAddrNotAvailable (no free port).
 func (h *Host) DialTCP(to netip.AddrPort, hnd StreamHandler) *TCPConn {
 	port, ok := nextFree(&h.nextTCP, func(p uint16) bool {
-		return h.tcpPortFree(p) && h.conns[connKey{p, to}] == nil
+		return h.tcpPortFree(p) && h.conns.get(connKey{p, to}) == nil
 	})
 	if !ok {
 		c := &TCPConn{h: h, n: h.n, remote: to, hnd: hnd, state: stateClosed, notified: true}
@@ -463,14 +533,7 @@ func (c *TCPConn) teardown() {
 	}
 	c.state = stateClosed
 	c.timer.Stop()
-	h := c.h
-	k := connKey{c.local.Port(), c.remote}
-	if h.conns[k] == c {
-		delete(h.conns, k)
-		if h.tcpPorts[c.local.Port()]--; h.tcpPorts[c.local.Port()] <= 0 {
-			delete(h.tcpPorts, c.local.Port())
-		}
-	}
+	c.h.conns.remove(c)
 	c.n.freeSendBuf(c.buf)
 	c.buf, c.ooo = nil, nil
 }
@@ -501,7 +564,7 @@ func (c *TCPConn) fail(err error) {
 // tcpInput dispatches an arriving segment to its connection or listener. It releases p.
 func (h *Host) tcpInput(p *packet) {
 	n := h.n
-	if c := h.conns[connKey{p.dst.Port(), p.src}]; c != nil {
+	if c := h.conns.get(connKey{p.dst.Port(), p.src}); c != nil {
 		c.input(p)
 		n.release(p)
 		return
