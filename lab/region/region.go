@@ -106,6 +106,14 @@ type Region struct {
 	nextLocal uint32
 	land      []*lludp.LayerData   // the terrain's LayerData messages, built once
 	expiry    map[uint32]sim.Timer // when each expected circuit is given up
+
+	// What every arrival and logout sends, built once: a circuit encodes a message before Send
+	// or SendReliable returns and keeps only the bytes, so one RegionHandshake (the same for
+	// every agent) and one of each per-agent message, refilled, serve every client.
+	handshake   *lludp.RegionHandshake
+	moveDone    lludp.AgentMovementComplete
+	logoutReply lludp.LogoutReply
+	ack         lludp.PacketAck // UseCircuitCode's immediate ack
 }
 
 // expectTTL is how long an expected circuit waits for its UseCircuitCode: longer than the
@@ -126,7 +134,7 @@ func New(cfg Config) *Region {
 	if cfg.ChannelVersion == "" {
 		cfg.ChannelVersion = "gridlab"
 	}
-	return &Region{
+	r := &Region{
 		cfg:      cfg,
 		handle:   uint64(cfg.X*256)<<32 | uint64(cfg.Y*256),
 		expected: make(map[uint32]login.AgentCircuit),
@@ -135,6 +143,11 @@ func New(cfg Config) *Region {
 		caps:     make(map[string]*agentCaps),
 		expiry:   make(map[uint32]sim.Timer),
 	}
+	r.handshake = r.regionHandshake()
+	r.moveDone = lludp.AgentMovementComplete{RegionHandle: r.handle, ChannelVersion: []byte(cfg.ChannelVersion)}
+	r.logoutReply.ItemIDs = []uuid.UUID{uuid.Nil}
+	r.ack.IDs = make([]uint32, 1)
+	return r
 }
 
 // SetSend sets where replies go, for drivers that bind the socket after creating the region.
@@ -375,7 +388,8 @@ func (r *Region) sendTo(ep netip.AddrPort) func([]byte) {
 // useCircuitCode is OpenSim's HandleUseCircuitCode for an endpoint with no client yet.
 func (r *Region) useCircuitCode(from netip.AddrPort, p *lludp.Packet, ucc *lludp.UseCircuitCode, n int) {
 	// OpenSim (0.9.1+) acks before it authorises: "i hear you shutup".
-	r.buf = lludp.Encode(r.buf[:0], 0, 0, &lludp.PacketAck{IDs: []uint32{p.Seq}}, nil)
+	r.ack.IDs[0] = p.Seq
+	r.buf = lludp.Encode(r.buf[:0], 0, 0, &r.ack, nil)
 	r.stats.Circuit.PacketsSent++
 	r.stats.Circuit.BytesSent += uint64(len(r.buf))
 	r.stats.Circuit.AcksSent++
@@ -478,15 +492,10 @@ func (r *Region) deliver(cl *client, p *lludp.Packet) {
 		r.stats.Arrivals++
 		pos := cl.ac.StartPos
 		r.cfg.Log.Logf("INFO", "[SCENE PRESENCE]: Complete movement of %s %s into %s <%g, %g, %g>", cl.ac.First, cl.ac.Last, r.cfg.Name, pos[0], pos[1], pos[2])
-		cl.c.SendReliable(r.regionHandshake())
-		cl.c.SendReliable(&lludp.AgentMovementComplete{
-			AgentID:        cl.ac.AgentID,
-			SessionID:      cl.ac.SessionID,
-			Position:       pos,
-			LookAt:         cl.ac.LookAt,
-			RegionHandle:   r.handle,
-			ChannelVersion: []byte(r.cfg.ChannelVersion),
-		})
+		cl.c.SendReliable(r.handshake)
+		md := &r.moveDone
+		md.AgentID, md.SessionID, md.Position, md.LookAt = cl.ac.AgentID, cl.ac.SessionID, pos, cl.ac.LookAt
+		cl.c.SendReliable(md)
 		if r.cfg.Terrain {
 			r.sendTerrain(cl)
 		}
@@ -506,7 +515,8 @@ func (r *Region) deliver(cl *client, p *lludp.Packet) {
 			return
 		}
 		r.cfg.Log.Logf("INFO", "[CLIENT]: Got a logout request for %s %s in %s", cl.ac.First, cl.ac.Last, r.cfg.Name)
-		cl.c.SendReliable(&lludp.LogoutReply{AgentID: cl.ac.AgentID, SessionID: cl.ac.SessionID, ItemIDs: []uuid.UUID{uuid.Nil}})
+		r.logoutReply.AgentID, r.logoutReply.SessionID = cl.ac.AgentID, cl.ac.SessionID
+		cl.c.SendReliable(&r.logoutReply)
 		cl.c.FlushAcks()
 		r.stats.Logouts++
 		cl.loggedOut = true
@@ -514,6 +524,7 @@ func (r *Region) deliver(cl *client, p *lludp.Packet) {
 	}
 }
 
+// regionHandshake builds the region's RegionHandshake (New keeps it as r.handshake).
 func (r *Region) regionHandshake() *lludp.RegionHandshake {
 	return &lludp.RegionHandshake{
 		SimAccess:   13, // PG

@@ -36,7 +36,8 @@ type harness struct {
 	s    *sim.Sim
 	r    *Region
 	log  *logRec
-	sent []lludp.Packet // decoded copies of what the region sent
+	sent []lludp.Packet   // decoded copies of what the region sent
+	to   []netip.AddrPort // where each of sent went
 	dec  lludp.Decoder
 	ep   netip.AddrPort
 	ac   login.AgentCircuit
@@ -55,6 +56,7 @@ func newHarness(t *testing.T) *harness {
 			p.Body = append([]byte(nil), p.Body...)
 			p.Acks = append([]uint32(nil), p.Acks...)
 			h.sent = append(h.sent, p)
+			h.to = append(h.to, to)
 		},
 	})
 	h.ac = login.AgentCircuit{
@@ -223,4 +225,73 @@ func TestANewerLoginSupersedesTheAgentsUnusedCircuitsOnly(t *testing.T) {
 	third.CircuitCode++
 	require.NoError(t, h.r.ExpectAgent(third))
 	assert.Equal(t, 3, h.r.Expected(), "the connected circuit, the new one and the other agent's")
+}
+
+func TestAgentsGetTheirOwnMessagesWhenTheyArriveAndLeaveTogether(t *testing.T) {
+	// The region fills the same AgentMovementComplete, LogoutReply and UseCircuitCode ack for
+	// every agent: two agents arriving and leaving interleaved must each get their own IDs,
+	// position and acked sequence number, and the same RegionHandshake.
+	h := newHarness(t)
+	type agent struct {
+		ep  netip.AddrPort
+		ac  login.AgentCircuit
+		ucc uint32 // UseCircuitCode's sequence number
+	}
+	a, b := &agent{ep: h.ep, ac: h.ac}, &agent{ep: netip.MustParseAddrPort("203.0.113.9:50000"), ac: login.AgentCircuit{
+		AgentID: uuid.MustParse("66666666-7777-8888-9999-000000000000"), SessionID: uuid.MustParse("ffffffff-eeee-dddd-cccc-bbbbbbbbbbbb"),
+		CircuitCode: 987654321, First: "Other", Last: "User", StartPos: [3]float32{10, 20, 30}, LookAt: [3]float32{0, 1, 0},
+	}}
+	send := func(ag *agent, m lludp.Message) uint32 {
+		h.seq++
+		h.r.Receive(ag.ep, lludp.Encode(nil, lludp.FlagReliable, h.seq, m, nil))
+		return h.seq
+	}
+	for _, ag := range []*agent{a, b} {
+		require.NoError(t, h.r.ExpectAgent(ag.ac))
+	}
+	for _, ag := range []*agent{a, b} {
+		ag.ucc = send(ag, &lludp.UseCircuitCode{Code: ag.ac.CircuitCode, SessionID: ag.ac.SessionID, AgentID: ag.ac.AgentID})
+	}
+	for _, ag := range []*agent{b, a} {
+		send(ag, &lludp.CompleteAgentMovement{AgentID: ag.ac.AgentID, SessionID: ag.ac.SessionID, CircuitCode: ag.ac.CircuitCode})
+	}
+	for _, ag := range []*agent{a, b} {
+		send(ag, &lludp.LogoutRequest{AgentID: ag.ac.AgentID, SessionID: ag.ac.SessionID})
+	}
+	for _, ag := range []*agent{a, b} {
+		var acks, handshakes, moves, logouts int
+		for k, p := range h.sent {
+			if h.to[k] != ag.ep {
+				continue
+			}
+			switch p.ID {
+			case lludp.MsgPacketAck:
+				var m lludp.PacketAck
+				require.NoError(t, m.DecodeBody(p.Body))
+				if acks++; acks == 1 {
+					assert.Equal(t, []uint32{ag.ucc}, m.IDs, "%s: the first ack is UseCircuitCode's own", ag.ac.First)
+				}
+			case lludp.MsgRegionHandshake:
+				var m lludp.RegionHandshake
+				require.NoError(t, m.DecodeBody(p.Body))
+				assert.Equal(t, "My Region", string(m.SimName))
+				handshakes++
+			case lludp.MsgAgentMovementComplete:
+				var m lludp.AgentMovementComplete
+				require.NoError(t, m.DecodeBody(p.Body))
+				assert.Equal(t, lludp.AgentMovementComplete{AgentID: ag.ac.AgentID, SessionID: ag.ac.SessionID,
+					Position: ag.ac.StartPos, LookAt: ag.ac.LookAt, RegionHandle: uint64(256000)<<32 | 256000,
+					ChannelVersion: []byte("gridlab")}, m, "%s's AgentMovementComplete", ag.ac.First)
+				moves++
+			case lludp.MsgLogoutReply:
+				var m lludp.LogoutReply
+				require.NoError(t, m.DecodeBody(p.Body))
+				assert.Equal(t, lludp.LogoutReply{AgentID: ag.ac.AgentID, SessionID: ag.ac.SessionID, ItemIDs: []uuid.UUID{uuid.Nil}}, m,
+					"%s's LogoutReply", ag.ac.First)
+				logouts++
+			}
+		}
+		assert.Equal(t, []int{1, 1, 1}, []int{handshakes, moves, logouts}, "%s got one of each", ag.ac.First)
+		assert.Positive(t, acks)
+	}
 }
