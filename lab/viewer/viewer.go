@@ -332,6 +332,7 @@ func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
 		return
 	}
 	v.conn.Close()
+	v.conn = nil // it finishes closing on its own; held for the session it would stay in memory
 	reply, derr := login.DecodeReply(body)
 	if derr != nil {
 		v.fail(LoginBadReply, MsgMalformedReply)

@@ -204,3 +204,18 @@ func TestNodeMetaverseHasNoLoginTimeoutSoTCPDecides(t *testing.T) {
 	assert.Equal(t, viewer.LoginTimeout, r.Outcome)
 	assert.Greater(t, r.DecidedAt.Sub(r.Start), 120*time.Second, "only the kernel's SYN retries end it")
 }
+
+func TestFinishedOnlyOnceTheViewerIsDone(t *testing.T) {
+	// Finished is false while the viewer logs in and stays in world, and true from its Done
+	// callback on: the lab relies on its result being final then.
+	w := newWorld(t, setup{stay: 10 * time.Second})
+	var finishedInCallback bool
+	w.v.Config().Done = func(v *viewer.Viewer) { finishedInCallback = v.Finished() }
+	assert.False(t, w.v.Finished(), "not started")
+	r := w.run(t, 5*time.Second)
+	require.Equal(t, viewer.Success, r.Outcome)
+	assert.False(t, w.v.Finished(), "in world")
+	w.run(t, 2*time.Minute)
+	assert.True(t, w.v.Finished(), "logged out")
+	assert.True(t, finishedInCallback, "already finished when the Done callback runs")
+}
