@@ -40,6 +40,7 @@ type observer struct {
 	perPop  map[string]int                          // viewers per population with a trace so far
 	slowest []slowTrace                             // the slowest successful viewers whose traces are kept (retire)
 	texts   texts                                   // the events' what and note
+	spares  spareBufs                               // released traces' buffers, for the next traces
 	onEvent func(*viewer.Viewer, viewer.TraceEvent) // viewerEvent, made once
 	onWarm  func(*viewer.Viewer) byte               // warmViewer, made once
 	resends uint64                                  // datagrams the viewers resent (Sample.Resends)
@@ -131,6 +132,7 @@ func (tx *texts) pair(id textID) textPair {
 // size when first needed (a full trace's head grows up to fullTraceCap).
 type vtrace struct {
 	texts    *texts
+	spares   *spareBufs // where the head and ring come from when they can be reused
 	head     []tev
 	ring     []tev // ring buffer of the events after the head
 	next     int32 // next slot of ring once full
@@ -189,18 +191,18 @@ func (t *vtrace) add(e tev) {
 	t.total++
 	if n := len(t.head); n < t.headCap() {
 		if n == cap(t.head) {
-			c := traceHead
-			if t.full {
-				c = min(fullTraceCap, max(2*n, 256))
+			if !t.full {
+				t.head = t.spares.head()
+			} else {
+				t.head = append(make([]tev, 0, min(fullTraceCap, max(2*n, 256))), t.head...)
 			}
-			t.head = append(make([]tev, 0, c), t.head...)
 		}
 		t.head = append(t.head, e)
 		return
 	}
 	if len(t.ring) < traceTail {
 		if t.ring == nil {
-			t.ring = make([]tev, 0, traceTail)
+			t.ring = t.spares.ring()
 		}
 		t.ring = append(t.ring, e)
 		return
@@ -208,6 +210,57 @@ func (t *vtrace) add(e tev) {
 	t.ring[t.next] = e
 	if t.next++; t.next == traceTail {
 		t.next = 0
+	}
+}
+
+// spareBufs keeps the heads and rings of released traces (retire) for the traces made next: a
+// successful viewer's trace is released when it is done, and allocating each new viewer's head
+// (~2 KB) and, if it stays long enough, its ring (~2 KB) was the largest allocation of the lab
+// outside the login codec. A buffer is handed out empty, so nothing of the trace that had it
+// can be read (reads stop at a slice's length, and add overwrites before it extends).
+type spareBufs struct {
+	heads, rings [][]tev // each of cap traceHead, resp. traceTail, and length 0
+}
+
+// maxSpareBufs bounds each list: enough for the logouts between two logins of a storm, and
+// no more than ~1 MB kept after the last viewer left.
+const maxSpareBufs = 256
+
+// head and ring return an empty buffer for a trace's head, resp. ring: a kept one if there is
+// one. A nil s (a trace made outside an observer, in tests) always gets a new one.
+func (s *spareBufs) head() []tev {
+	if s == nil {
+		return make([]tev, 0, traceHead)
+	}
+	return take(&s.heads, traceHead)
+}
+
+func (s *spareBufs) ring() []tev {
+	if s == nil {
+		return make([]tev, 0, traceTail)
+	}
+	return take(&s.rings, traceTail)
+}
+
+// take returns the last buffer of list, or a new one of capacity size if there is none.
+func take(list *[][]tev, size int) []tev {
+	if len(*list) == 0 {
+		return make([]tev, 0, size)
+	}
+	k := len(*list) - 1
+	b := (*list)[k]
+	(*list)[k] = nil
+	*list = (*list)[:k]
+	return b
+}
+
+// keep takes a released trace's head and ring; only the sizes take hands out are kept.
+func (s *spareBufs) keep(head, ring []tev) {
+	if cap(head) == traceHead && len(s.heads) < maxSpareBufs {
+		s.heads = append(s.heads, head[:0])
+	}
+	if cap(ring) == traceTail && len(s.rings) < maxSpareBufs {
+		s.rings = append(s.rings, ring[:0])
 	}
 }
 
@@ -347,7 +400,7 @@ func (o *observer) trace(i int) *vtrace {
 		return nil
 	}
 	if !t.made {
-		t.made, t.texts = true, &o.texts
+		t.made, t.texts, t.spares = true, &o.texts, &o.spares
 	}
 	return t
 }
@@ -552,9 +605,9 @@ func (o *observer) onDrop(d netem.Drop) {
 			return
 		}
 	}
-	// What happens to packets after the viewer gave up (replies to its closed socket) is no
-	// evidence of why it failed.
-	if r := o.w.viewers[i].Result(); !r.Lost && (r.Outcome == "" || r.Outcome == viewer.Success) {
+	// Only a failure's diagnosis reads the evidence (evidenceMatters): keeping none for the
+	// region's last datagrams to a viewer that logged out saves every viewer an allocation.
+	if v := o.w.viewers[i]; evidenceMatters(v.Finished(), v.Result()) {
 		if o.ev[i] == nil {
 			o.ev[i] = &viewerEvidence{}
 		}
@@ -601,6 +654,13 @@ func (o *observer) onDrop(d netem.Drop) {
 		o.dropWhat[dropSize{d.Proto, d.Len}] = what
 	}
 	t.add(tev{at: d.At, kind: kindDrop, from: from, to: to, text: o.texts.id(what, why), dropped: true})
+}
+
+// evidenceMatters reports whether drops seen now may explain a failure of a viewer with result
+// r: not once it has failed or lost its region (then the drops are the aftermath), nor once it
+// is done without either (its result is final: it will never be diagnosed).
+func evidenceMatters(done bool, r *viewer.Result) bool {
+	return !done && !r.Lost && (r.Outcome == "" || r.Outcome == viewer.Success)
 }
 
 // owner finds the viewer an address belongs to; fromViewer is true for its own addresses.
@@ -733,6 +793,7 @@ func (o *observer) retire(i int) {
 
 // release drops viewer i's trace for good: it records nothing more and is not exported.
 func (o *observer) release(i int) {
+	o.spares.keep(o.traces[i].head, o.traces[i].ring)
 	o.traces[i] = vtrace{released: true}
 }
 

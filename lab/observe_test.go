@@ -313,3 +313,67 @@ func TestNewestDatagramShortcutAgreesWithTheSearch(t *testing.T) {
 func (o *observer) onViewer(v *viewer.Viewer, e viewer.TraceEvent) {
 	o.onEvent(v, e)
 }
+
+func TestReleasedTraceBuffersCarryNothingToTheNextTrace(t *testing.T) {
+	// A released trace's head and ring go to the next traces made; each new trace must show only
+	// its own events, never one of the released trace's, whether it stops in its head or wraps
+	// its ring. (The buffers being the same memory is checked too, so that the reuse is tested.)
+	o := &observer{traces: make([]vtrace, 2)}
+	old := o.trace(0)
+	for k := range traceHead + 3*traceTail {
+		old.add(tev{at: sim.Time(k), kind: kindMessage, from: partyViewer, to: partyRegion, seq: 1_000_000 + uint32(k)})
+	}
+	oldHead, oldRing := unsafe.SliceData(old.head), unsafe.SliceData(old.ring)
+	o.release(0)
+	require.Len(t, o.spares.heads, 1, "the released head is kept")
+	require.Len(t, o.spares.rings, 1, "the released ring is kept")
+
+	tr := o.trace(1)
+	mine := func() []uint32 {
+		var seqs []uint32
+		for _, e := range tr.events() {
+			seqs = append(seqs, e.seq)
+		}
+		return seqs
+	}
+	var want []uint32
+	for k := range 5 {
+		tr.add(tev{at: sim.Time(k), kind: kindMessage, from: partyRegion, to: partyViewer, seq: uint32(k)})
+		want = append(want, uint32(k))
+	}
+	assert.Same(t, oldHead, unsafe.SliceData(tr.head), "the new trace's head is the released one")
+	assert.Equal(t, want, mine(), "a new trace in its head shows only its own events")
+
+	for k := 5; k < traceHead+traceTail+7; k++ {
+		tr.add(tev{at: sim.Time(k), kind: kindMessage, from: partyRegion, to: partyViewer, seq: uint32(k)})
+		want = append(want, uint32(k))
+	}
+	assert.Same(t, oldRing, unsafe.SliceData(tr.ring), "the new trace's ring is the released one")
+	got := mine()
+	assert.Equal(t, want[:traceHead], got[:traceHead], "the head holds the first events")
+	assert.Equal(t, want[len(want)-traceTail:], got[traceHead:], "the ring holds the latest events, oldest first")
+	assert.Empty(t, o.spares.heads, "the spare buffers were handed out")
+	assert.Empty(t, o.spares.rings)
+}
+
+func TestEvidenceIsKeptOnlyWhileAResultMayStillFail(t *testing.T) {
+	// A drop is evidence for the diagnosis of a failure: kept while the viewer is deciding or in
+	// world, not once it has failed or lost its region (the drops are then the aftermath), and
+	// not once it is done without either (its result is final, so it is never diagnosed).
+	tests := []struct {
+		name string
+		done bool
+		r    viewer.Result
+		want bool
+	}{
+		{"logging in", false, viewer.Result{}, true},
+		{"in world", false, viewer.Result{Outcome: viewer.Success}, true},
+		{"failed", false, viewer.Result{Outcome: viewer.LoginTimeout}, false},
+		{"failed and done", true, viewer.Result{Outcome: viewer.LoginTimeout}, false},
+		{"lost its region", true, viewer.Result{Outcome: viewer.Success, Lost: true}, false},
+		{"logged out", true, viewer.Result{Outcome: viewer.Success}, false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, evidenceMatters(tt.done, &tt.r), tt.name)
+	}
+}
