@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"runtime"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"gridlab/lab/viewer"
 	"gridlab/reports"
 	"gridlab/scenarios"
+	"gridlab/sim"
 )
 
 func bundled(t *testing.T, file string) *scenarios.Scenario {
@@ -173,4 +175,25 @@ func TestEveryProfileTheScenarioLanguageAcceptsExists(t *testing.T) {
 		_, err := viewer.ProfileByName(name)
 		assert.NoError(t, err, "scenarios accepts profile %q, so lab/viewer must have it", name)
 	}
+}
+
+func TestGridLogKeepsItsFirstLinesInOrderAndCountsTheRest(t *testing.T) {
+	// The grid log keeps the first maxLogLines lines, in order, with their times; it never
+	// reserves room for more than that, skips DEBUG lines, and ends with one line counting those
+	// not kept.
+	l := &gridLog{s: sim.New(1)}
+	for k := range maxLogLines + 5 {
+		l.Logf("DEBUG", "debug %d", k)
+		l.Logf("INFO", "line %d", k)
+	}
+	require.Len(t, l.lines, maxLogLines)
+	assert.Equal(t, maxLogLines, cap(l.lines), "no room reserved beyond the cap")
+	for k, line := range l.lines {
+		if line.Text != fmt.Sprintf("line %d", k) || line.Level != "INFO" {
+			require.Failf(t, "lines out of order", "line %d is %q %q", k, line.Level, line.Text)
+		}
+	}
+	all := l.all()
+	require.Len(t, all, maxLogLines+1)
+	assert.Equal(t, "[GRIDLAB]: 5 more log lines were not kept (the first 100000 are above)", all[maxLogLines].Text)
 }
