@@ -685,19 +685,8 @@ func (o *observer) sample() {
 		s.Circuits += rg.Agents()
 		s.Resends += rg.Resends()
 	}
-	for _, c := range w.net.Counters() {
-		switch {
-		case c.Name == "udp/sent":
-			s.UDPSent = c.Value
-		case c.Name == "udp/delivered":
-			s.UDPDeliv = c.Value
-		case c.Name == "drop/loss":
-			s.UDPLost = c.Value
-			s.Drops += c.Value
-		case strings.HasPrefix(c.Name, "drop/") && strings.Count(c.Name, "/") == 1:
-			s.Drops += c.Value
-		}
-	}
+	t := w.net.Traffic()
+	s.UDPSent, s.UDPDeliv, s.UDPLost, s.Drops = t.UDPSent, t.UDPDelivered, t.Lost, t.Drops
 	o.samples = append(o.samples, s)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -307,4 +308,34 @@ func TestDatagramsReachTheSocketOfTheirPortAsSocketsComeAndGo(t *testing.T) {
 	assert.Equal(t, []string{"a3"}, gotA2, "the new socket on 9000 gets what came after it was bound")
 	require.Len(t, w.drops, 1, "the datagram to the closed port is dropped")
 	assert.Equal(t, netem.DropNoListener, w.drops[0].Reason)
+}
+
+// Traffic's totals are the ones Counters lists: datagrams sent and delivered, loss, and every
+// drop/<reason> (loss, a firewall's and a closed port's here) but not the per-rule counts.
+func TestTrafficAgreesWithCounters(t *testing.T) {
+	w := newWorld(t, 7)
+	g := w.n.AddSegment("wan", pfx("10.0.0.0/24"), netem.LinkParams{Latency: 5 * ms, Loss: 0.2})
+	a, b := w.host("a", g, "10.0.0.2"), w.host("b", g, "10.0.0.3")
+	b.AddRule(netem.Rule{Name: "no-9001", Dir: netem.In, Proto: netem.UDP, LocalPorts: netem.PortRange{Lo: 9001, Hi: 9001}, Action: netem.Deny})
+	w.listen(b, 9000)
+	c, err := a.ListenUDP(0, nil)
+	require.NoError(t, err)
+	for i := range 300 {
+		c.WriteTo([]byte("x"), netip.AddrPortFrom(ip("10.0.0.3"), uint16(9000+i%3))) // 9001: firewall, 9002: nobody
+	}
+	w.run()
+
+	var drops uint64
+	for _, r := range []string{"loss", "firewall", "no-listener"} {
+		require.NotZero(t, w.counter("drop/"+r), "the test needs a drop/%s", r)
+	}
+	for _, k := range w.n.Counters() {
+		if strings.HasPrefix(k.Name, "drop/") && strings.Count(k.Name, "/") == 1 {
+			drops += k.Value
+		}
+	}
+	assert.Equal(t, netem.Traffic{
+		UDPSent: w.counter("udp/sent"), UDPDelivered: w.counter("udp/delivered"),
+		Lost: w.counter("drop/loss"), Drops: drops,
+	}, w.n.Traffic())
 }
