@@ -890,10 +890,14 @@ func (s *scanner) scanDirective(p int) tokKind {
 
 // skipElement skips the rest of the element whose start tag was just read, checking that
 // it is well formed.
-func (s *scanner) skipElement() tokKind {
+func (s *scanner) skipElement() tokKind { return s.skip(true) }
+
+// skip is skipElement, through skipPlain's fast path when fast is set and token by token
+// through next otherwise (what the fast path is tested against).
+func (s *scanner) skip(fast bool) tokKind {
 	d := s.depth
 	for {
-		if s.skipPlain(d) {
+		if fast && s.skipPlain(d) {
 			return tokEnd
 		}
 		switch s.next() {

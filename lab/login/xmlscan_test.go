@@ -293,19 +293,7 @@ func TestScannerAgreesWithEncodingXML(t *testing.T) {
 }
 
 // skipByTokens is skipElement without its fast path: token by token through next.
-func skipByTokens(s *scanner) tokKind {
-	d := s.depth
-	for {
-		switch s.next() {
-		case tokErr:
-			return tokErr
-		case tokEnd:
-			if s.depth < d {
-				return tokEnd
-			}
-		}
-	}
-}
+func skipByTokens(s *scanner) tokKind { return s.skip(false) }
 
 // scanState is what a scanner shows after a token: what the decoders can look at.
 type scanState struct {
