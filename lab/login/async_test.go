@@ -1,6 +1,7 @@
 package login
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"testing"
@@ -91,3 +92,39 @@ func TestLoginIgnoresASecondAnswer(t *testing.T) {
 type destFunc func(c AgentCircuit, done func(error))
 
 func (f destFunc) LaunchAgent(c AgentCircuit, done func(error)) { f(c, done) }
+
+// A login's reply buffer serves the next login once its reply has been written out (a vhttp
+// reply has sent the body when it returns): both replies, copied when given, are whole and
+// different (their sessions), and the second was written into the first one's bytes.
+func TestLoginReusesAReplyBufferOnceItIsWrittenOut(t *testing.T) {
+	f := newFixture(t, 1)
+	body, err := EncodeRequest(testRequest(HashPassword("secret")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", "http://198.51.100.1:9000/", nil)
+	req.Header.Set("Content-Type", "text/xml")
+	var given, copies [][]byte
+	for range 2 {
+		f.svc.ServeVHTTP(req, body, func(r vhttp.Response) {
+			given, copies = append(given, r.Body), append(copies, bytes.Clone(r.Body))
+		})
+	}
+	if len(copies) != 2 {
+		t.Fatalf("%d replies, want 2", len(copies))
+	}
+	var sessions [2]string
+	for i, c := range copies {
+		reply, err := DecodeReply(c)
+		if err != nil || !reply.OK() {
+			t.Fatalf("reply %d: %v, %+v", i+1, err, reply)
+		}
+		sessions[i] = reply.SessionID.String()
+	}
+	if sessions[0] == sessions[1] {
+		t.Errorf("both logins got session %s", sessions[0])
+	}
+	if &given[0][:1][0] != &given[1][:1][0] {
+		t.Errorf("the second reply was written into a new buffer, not the first one's")
+	}
+}

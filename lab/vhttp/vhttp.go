@@ -31,7 +31,8 @@ type Response struct {
 }
 
 // Handler serves one request. reply must be called exactly once, now or later; the connection
-// reads no further request until it is (pipelined bytes wait in the buffer).
+// reads no further request until it is (pipelined bytes wait in the buffer). reply has written
+// the response out when it returns: the handler may reuse Body's bytes after that.
 type Handler interface {
 	ServeVHTTP(req *http.Request, body []byte, reply func(Response))
 }
