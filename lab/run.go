@@ -16,6 +16,7 @@ import (
 	"gridlab/lab/grid"
 	"gridlab/lab/login"
 	"gridlab/lab/region"
+	"gridlab/lab/vhttp"
 	"gridlab/lab/viewer"
 	"gridlab/netem"
 	"gridlab/reports"
@@ -53,23 +54,24 @@ type Progress struct {
 
 // world is one assembled run.
 type world struct {
-	sc       *scenarios.Scenario
-	s        *sim.Sim
-	net      *netem.Network
-	log      *gridLog
-	segs     map[string]*netem.Segment
-	hosts    map[string]*netem.Host
-	regions  []*region.Region
-	viewers  []*viewer.Viewer
-	pops     []string // population of each viewer
-	popIdx   []int    // index in sc.Viewers of each viewer's population
-	firstID  []int    // the ID of each viewer's first session (its own, unless it is a relogin)
-	sessions []int    // the session number of each viewer: 1, or 2... for relogins
-	places   []string // network placement of each viewer
-	srcAddrs []netip.Addr
-	uccSeen  map[uint32]int  // circuit code → UseCircuitCode packets the region received
-	unknown  map[uint32]bool // circuit codes a region rejected as unknown
-	udpDrops map[netip.Addr]netem.Drop
+	loginBufs vhttp.Buffers // the viewers' login replies are received into these, in turn
+	sc        *scenarios.Scenario
+	s         *sim.Sim
+	net       *netem.Network
+	log       *gridLog
+	segs      map[string]*netem.Segment
+	hosts     map[string]*netem.Host
+	regions   []*region.Region
+	viewers   []*viewer.Viewer
+	pops      []string // population of each viewer
+	popIdx    []int    // index in sc.Viewers of each viewer's population
+	firstID   []int    // the ID of each viewer's first session (its own, unless it is a relogin)
+	sessions  []int    // the session number of each viewer: 1, or 2... for relogins
+	places    []string // network placement of each viewer
+	srcAddrs  []netip.Addr
+	uccSeen   map[uint32]int  // circuit code → UseCircuitCode packets the region received
+	unknown   map[uint32]bool // circuit codes a region rejected as unknown
+	udpDrops  map[netip.Addr]netem.Drop
 	// regionBySim finds a region by the address the login reply gives viewers (diagnose.go).
 	regionBySim map[netip.AddrPort]regionRef
 	loginQ      *loginQueue                 // the login service's workers (capacity.go), nil without a model
@@ -413,6 +415,7 @@ func (w *world) buildViewers(override int) error {
 func (w *world) addSession(cfg viewer.Config, pop int, place string, firstID, session int, start sim.Time) {
 	cfg.ID = len(w.viewers) + 1
 	cfg.Rand = w.s.Rand(fmt.Sprintf("viewer/%d", cfg.ID))
+	cfg.LoginBuffers = &w.loginBufs
 	cfg.Decided, cfg.Done, cfg.Trace = w.onDecided, w.onDone, w.obs.onEvent
 	cfg.Warm = w.obs.onWarm
 	v := viewer.New(cfg)

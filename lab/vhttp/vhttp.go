@@ -364,6 +364,7 @@ type ClientConn struct {
 	sent     bool
 	finished bool
 	buf      []byte
+	bufs     *Buffers       // where buf comes from and goes back to, if the caller allows (ReuseBuffer)
 	scanned  int            // bytes of buf known to hold no header end
 	head     *http.Response // the final response's header, once parsed
 	hl       int            // its length in buf
@@ -383,17 +384,53 @@ func NewClientConn(s Stream, req *http.Request, body []byte, done func(resp *htt
 // Done reports whether done has been called.
 func (c *ClientConn) Done() bool { return c.finished }
 
+// ReuseBuffer makes the connection receive into a buffer from bufs and give it back once done
+// returns: for a caller whose done func keeps nothing of the body (it decodes what it needs),
+// so that the next connection receives into the same bytes instead of allocating its own.
+func (c *ClientConn) ReuseBuffer(bufs *Buffers) { c.bufs = bufs }
+
+// Buffers is a free list of receive buffers for the ClientConns of one event loop (it is not
+// safe for concurrent use). The zero value is ready to use.
+type Buffers struct{ free [][]byte }
+
+// maxReusedBuffers bounds a Buffers list; maxReusedBuffer is the largest buffer it keeps.
+const (
+	maxReusedBuffers = 16
+	maxReusedBuffer  = 64 << 10
+)
+
+func (p *Buffers) get() []byte {
+	n := len(p.free)
+	if n == 0 {
+		return nil
+	}
+	b := p.free[n-1]
+	p.free[n-1] = nil
+	p.free = p.free[:n-1]
+	return b
+}
+
+func (p *Buffers) put(b []byte) {
+	if cap(b) > 0 && cap(b) <= maxReusedBuffer && len(p.free) < maxReusedBuffers {
+		p.free = append(p.free, b[:0])
+	}
+}
+
 func (c *ClientConn) finish(resp *http.Response, body []byte, err error) {
 	if c.finished {
 		return
 	}
 	c.finished = true
+	buf := c.buf
 	c.buf = nil
 	done := c.done
 	// Keep nothing of the exchange: a viewer holds its login connection for its whole session,
 	// and a 24 KB login reply per viewer adds up over 100,000 of them.
 	c.head, c.req, c.body, c.done = nil, nil, nil, nil
 	done(resp, body, err)
+	if c.bufs != nil {
+		c.bufs.put(buf) // done has returned: nothing reads body any more (ReuseBuffer)
+	}
 }
 
 // OnConnect writes the request.
@@ -424,6 +461,9 @@ func (c *ClientConn) OnConnect() {
 func (c *ClientConn) OnData(b []byte) {
 	if c.finished {
 		return
+	}
+	if c.buf == nil && c.bufs != nil {
+		c.buf = c.bufs.get()
 	}
 	c.buf = append(c.buf, b...)
 	c.parse(false)

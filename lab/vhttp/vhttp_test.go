@@ -381,3 +381,40 @@ func FuzzServerConn(f *testing.F) {
 		}
 	})
 }
+
+// ClientConns that share a Buffers receive in turn into the same bytes once each done func has
+// returned (ReuseBuffer): the second response is read into the first one's buffer, and each
+// done func, copying its body when called, got its own response whole.
+func TestClientConnsReuseABufferOnceItsBodyIsGivenUp(t *testing.T) {
+	var bufs vhttp.Buffers
+	var starts []*byte
+	var bodies []string
+	for _, reply := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHELLO",
+	} {
+		var n vhttptest.Net
+		c, s := n.Pair(clientAddr, serverAddr)
+		s.Attach(&rawResponder{conn: s, reply: reply})
+		req, err := http.NewRequest("POST", "http://10.0.0.1:9000/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc := vhttp.NewClientConn(c, req, []byte("ping"), func(_ *http.Response, body []byte, err error) {
+			if err != nil || len(body) == 0 {
+				t.Fatalf("done: %v, %q", err, body)
+			}
+			starts, bodies = append(starts, &body[0]), append(bodies, string(body))
+		})
+		cc.ReuseBuffer(&bufs)
+		c.Attach(cc)
+		n.Connect(c, s)
+		n.Run()
+	}
+	if len(bodies) != 2 || bodies[0] != "hello" || bodies[1] != "HELLO" {
+		t.Fatalf("bodies %q, want hello and HELLO", bodies)
+	}
+	if starts[0] != starts[1] {
+		t.Errorf("the second response was received into a new buffer, not the first one's")
+	}
+}

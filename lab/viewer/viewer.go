@@ -108,6 +108,10 @@ type Config struct {
 	// Warm, if set, reads ahead what Trace will read for the viewer's next datagram, changing
 	// nothing: the viewer calls it when its next tick or datagram comes up (see sim.Warmer).
 	Warm func(v *Viewer) byte
+	// LoginBuffers, if set, is where the login reply is received into and given back to once
+	// decoded (the viewer keeps nothing of the reply's bytes): viewers of one event loop then
+	// share a few buffers instead of allocating ~24 KB each.
+	LoginBuffers *vhttp.Buffers
 }
 
 // Result is what happened to one viewer.
@@ -301,7 +305,11 @@ func (v *Viewer) resolveLogin(req *http.Request, body []byte) {
 func (v *Viewer) dialLogin(to netip.AddrPort, req *http.Request, body []byte) {
 	p := &proxy{}
 	v.conn = v.cfg.Net.DialTCP(to, p)
-	p.h = vhttp.NewClientConn(v.conn, req, body, v.onLoginReply)
+	cc := vhttp.NewClientConn(v.conn, req, body, v.onLoginReply)
+	if v.cfg.LoginBuffers != nil {
+		cc.ReuseBuffer(v.cfg.LoginBuffers) // onLoginReply decodes the body and keeps none of it
+	}
+	p.h = cc
 }
 
 func (v *Viewer) onLoginReply(resp *http.Response, body []byte, err error) {
