@@ -14,6 +14,7 @@ import (
 	"gridlab/netem"
 	"gridlab/reports"
 	"gridlab/sim"
+	"gridlab/sim/freelist"
 )
 
 // Trace bounds. The first fullTracePerPop viewers of each population keep up to fullTraceCap
@@ -219,12 +220,16 @@ func (t *vtrace) add(e tev) {
 // outside the login codec. A buffer is handed out empty, so nothing of the trace that had it
 // can be read (reads stop at a slice's length, and add overwrites before it extends).
 type spareBufs struct {
-	heads, rings [][]tev // each of cap traceHead, resp. traceTail, and length 0
+	heads, rings freelist.List[tev] // each of cap traceHead, resp. traceTail
 }
 
 // maxSpareBufs bounds each list: enough for the logouts between two logins of a storm, and
 // no more than ~1 MB kept after the last viewer left.
 const maxSpareBufs = 256
+
+func newSpareBufs() spareBufs {
+	return spareBufs{heads: freelist.New[tev](maxSpareBufs, 0), rings: freelist.New[tev](maxSpareBufs, 0)}
+}
 
 // head and ring return an empty buffer for a trace's head, resp. ring: a kept one if there is
 // one. A nil s (a trace made outside an observer, in tests) always gets a new one.
@@ -242,25 +247,22 @@ func (s *spareBufs) ring() []tev {
 	return take(&s.rings, traceTail)
 }
 
-// take returns the last buffer of list, or a new one of capacity size if there is none.
-func take(list *[][]tev, size int) []tev {
-	if len(*list) == 0 {
-		return make([]tev, 0, size)
+// take returns a kept buffer from l, or a new one of capacity size if there is none.
+func take(l *freelist.List[tev], size int) []tev {
+	if b := l.Get(); b != nil {
+		return b
 	}
-	k := len(*list) - 1
-	b := (*list)[k]
-	(*list)[k] = nil
-	*list = (*list)[:k]
-	return b
+	return make([]tev, 0, size)
 }
 
-// keep takes a released trace's head and ring; only the sizes take hands out are kept.
+// keep takes a released trace's head and ring; only the sizes take hands out are kept (a full
+// trace's head grows past traceHead, and a trace that keeps a head expects room for traceHead).
 func (s *spareBufs) keep(head, ring []tev) {
-	if cap(head) == traceHead && len(s.heads) < maxSpareBufs {
-		s.heads = append(s.heads, head[:0])
+	if cap(head) == traceHead {
+		s.heads.Put(head)
 	}
-	if cap(ring) == traceTail && len(s.rings) < maxSpareBufs {
-		s.rings = append(s.rings, ring[:0])
+	if cap(ring) == traceTail {
+		s.rings.Put(ring)
 	}
 }
 
@@ -356,7 +358,7 @@ func (t *vtrace) events() []event {
 func addr(a netip.Addr) netip.AddrPort { return netip.AddrPortFrom(a, 0) }
 
 func newObserver(w *world) *observer {
-	o := &observer{w: w, codes: map[uint32]int{}}
+	o := &observer{w: w, codes: map[uint32]int{}, spares: newSpareBufs()}
 	o.onEvent, o.onWarm = o.viewerEvent, o.warmViewer
 	o.recvUnsent = o.texts.id("", "send not recorded")
 	w.net.OnDrop(o.onDrop)

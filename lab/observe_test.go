@@ -325,8 +325,8 @@ func TestReleasedTraceBuffersCarryNothingToTheNextTrace(t *testing.T) {
 	}
 	oldHead, oldRing := unsafe.SliceData(old.head), unsafe.SliceData(old.ring)
 	o.release(0)
-	require.Len(t, o.spares.heads, 1, "the released head is kept")
-	require.Len(t, o.spares.rings, 1, "the released ring is kept")
+	require.Equal(t, 1, o.spares.heads.Len(), "the released head is kept")
+	require.Equal(t, 1, o.spares.rings.Len(), "the released ring is kept")
 
 	tr := o.trace(1)
 	mine := func() []uint32 {
@@ -352,8 +352,8 @@ func TestReleasedTraceBuffersCarryNothingToTheNextTrace(t *testing.T) {
 	got := mine()
 	assert.Equal(t, want[:traceHead], got[:traceHead], "the head holds the first events")
 	assert.Equal(t, want[len(want)-traceTail:], got[traceHead:], "the ring holds the latest events, oldest first")
-	assert.Empty(t, o.spares.heads, "the spare buffers were handed out")
-	assert.Empty(t, o.spares.rings)
+	assert.Zero(t, o.spares.heads.Len(), "the spare buffers were handed out")
+	assert.Zero(t, o.spares.rings.Len())
 }
 
 func TestEvidenceIsKeptOnlyWhileAResultMayStillFail(t *testing.T) {

@@ -103,6 +103,7 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 	w := &world{
 		sc:          sc,
 		s:           sim.New(seed),
+		loginBufs:   vhttp.NewBuffers(),
 		segs:        map[string]*netem.Segment{},
 		hosts:       map[string]*netem.Host{},
 		uccSeen:     map[uint32]int{},

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"gridlab/sim"
+	"gridlab/sim/freelist"
 )
 
 // Proto is an IP protocol number.
@@ -147,7 +148,7 @@ type Network struct {
 	hosts        []*Host
 	hostByName   map[string]*Host
 	routerByName map[string]*Router
-	sendBufs     [][]byte // idle connections' send buffers, for the next (TCPConn.Write)
+	sendBufs     freelist.List[byte] // idle connections' send buffers, for the next (TCPConn.Write)
 	routers      []*Router
 	nodeNames    map[string]bool // host and router names
 	observers    []func(Drop)
@@ -181,6 +182,7 @@ func New(s *sim.Sim) *Network {
 		nodeNames:    map[string]bool{},
 		drops:        map[Reason]uint64{},
 		fwHits:       map[string]uint64{},
+		sendBufs:     freelist.New[byte](maxFreeSendBufs, maxFreeSendBuf),
 	}
 }
 

@@ -365,22 +365,14 @@ const (
 
 // sendBuf returns an empty send buffer, a kept one if there is one.
 func (n *Network) sendBuf(size int) []byte {
-	if k := len(n.sendBufs); k > 0 {
-		b := n.sendBufs[k-1]
-		n.sendBufs[k-1] = nil
-		n.sendBufs = n.sendBufs[:k-1]
+	if b := n.sendBufs.Get(); b != nil {
 		return b
 	}
 	return make([]byte, 0, max(size, 4096))
 }
 
 // freeSendBuf keeps b, which no connection uses any more, for sendBuf.
-func (n *Network) freeSendBuf(b []byte) {
-	if cap(b) == 0 || cap(b) > maxFreeSendBuf || len(n.sendBufs) >= maxFreeSendBufs {
-		return
-	}
-	n.sendBufs = append(n.sendBufs, b[:0])
-}
+func (n *Network) freeSendBuf(b []byte) { n.sendBufs.Put(b) }
 
 // emit sends one segment. Segments with ACK carry rcvNxt.
 func (c *TCPConn) emit(flags uint8, seq uint64, data []byte) {

@@ -115,28 +115,15 @@ type Service struct {
 	replySize int
 	// spare holds reply buffers already written out (a vhttp reply has sent the body when it
 	// returns): each login would otherwise allocate ~24 KB for its reply.
-	spare [][]byte
+	spare vhttp.Buffers
 }
-
-// maxSpare bounds spare: logins in flight at once each hold one buffer until they answer.
-const maxSpare = 16
 
 // replyBuf returns an empty buffer for a login reply: a spare one if there is one.
 func (s *Service) replyBuf() []byte {
-	if n := len(s.spare); n > 0 {
-		b := s.spare[n-1]
-		s.spare[n-1] = nil
-		s.spare = s.spare[:n-1]
+	if b := s.spare.Get(); b != nil {
 		return b
 	}
 	return make([]byte, 0, s.replySize) // one allocation, not a doubling chain
-}
-
-// keepReplyBuf takes back a reply buffer that has been written out.
-func (s *Service) keepReplyBuf(b []byte) {
-	if len(s.spare) < maxSpare {
-		s.spare = append(s.spare, b[:0])
-	}
 }
 
 // New checks cfg and returns a Service.
@@ -289,7 +276,7 @@ func (s *Service) ServeVHTTP(req *http.Request, body []byte, r func(vhttp.Respon
 		s.login(call, req, func(e *enc) {
 			s.replySize = max(s.replySize, len(e.b))
 			reply(r, http.StatusOK, "text/xml", e.b)
-			s.keepReplyBuf(e.b)
+			s.spare.Put(e.b)
 		})
 		return
 	case "get_grid_info":

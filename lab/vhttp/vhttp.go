@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"gridlab/sim/freelist"
 )
 
 // Stream is the consumer-side view of a connection: the transport delivers the other direction
@@ -389,32 +391,14 @@ func (c *ClientConn) Done() bool { return c.finished }
 // so that the next connection receives into the same bytes instead of allocating its own.
 func (c *ClientConn) ReuseBuffer(bufs *Buffers) { c.bufs = bufs }
 
-// Buffers is a free list of receive buffers for the ClientConns of one event loop (it is not
-// safe for concurrent use). The zero value is ready to use.
-type Buffers struct{ free [][]byte }
+// Buffers is a free list of byte buffers for the connections and handlers of one event loop
+// (it is not safe for concurrent use): ClientConn receive buffers (ReuseBuffer), a handler's
+// reply bodies once reply has returned. The zero value keeps any size; NewBuffers bounds it.
+type Buffers = freelist.List[byte]
 
-// maxReusedBuffers bounds a Buffers list; maxReusedBuffer is the largest buffer it keeps.
-const (
-	maxReusedBuffers = 16
-	maxReusedBuffer  = 64 << 10
-)
-
-func (p *Buffers) get() []byte {
-	n := len(p.free)
-	if n == 0 {
-		return nil
-	}
-	b := p.free[n-1]
-	p.free[n-1] = nil
-	p.free = p.free[:n-1]
-	return b
-}
-
-func (p *Buffers) put(b []byte) {
-	if cap(b) > 0 && cap(b) <= maxReusedBuffer && len(p.free) < maxReusedBuffers {
-		p.free = append(p.free, b[:0])
-	}
-}
+// NewBuffers returns a list that keeps up to 16 buffers of at most 64 KB, so that one large
+// response does not stay for the rest of a run.
+func NewBuffers() Buffers { return freelist.New[byte](16, 64<<10) }
 
 func (c *ClientConn) finish(resp *http.Response, body []byte, err error) {
 	if c.finished {
@@ -429,7 +413,7 @@ func (c *ClientConn) finish(resp *http.Response, body []byte, err error) {
 	c.head, c.req, c.body, c.done = nil, nil, nil, nil
 	done(resp, body, err)
 	if c.bufs != nil {
-		c.bufs.put(buf) // done has returned: nothing reads body any more (ReuseBuffer)
+		c.bufs.Put(buf) // done has returned: nothing reads body any more (ReuseBuffer)
 	}
 }
 
@@ -463,7 +447,7 @@ func (c *ClientConn) OnData(b []byte) {
 		return
 	}
 	if c.buf == nil && c.bufs != nil {
-		c.buf = c.bufs.get()
+		c.buf = c.bufs.Get()
 	}
 	c.buf = append(c.buf, b...)
 	c.parse(false)

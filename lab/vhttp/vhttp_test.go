@@ -386,7 +386,7 @@ func FuzzServerConn(f *testing.F) {
 // returned (ReuseBuffer): the second response is read into the first one's buffer, and each
 // done func, copying its body when called, got its own response whole.
 func TestClientConnsReuseABufferOnceItsBodyIsGivenUp(t *testing.T) {
-	var bufs vhttp.Buffers
+	bufs := vhttp.NewBuffers()
 	var starts []*byte
 	var bodies []string
 	for _, reply := range []string{
