@@ -986,12 +986,9 @@ func (s *scanner) skipPlain(d int) bool {
 // names, errors) is left to scanStartTag's full path.
 func (s *scanner) plainTag(p int) (nameEnd, end int, empty, ok bool) {
 	src := s.src
-	if p+1 >= len(src) || !isNameStartByte(src[p+1]) || src[p+1] == ':' {
+	i, ok := s.plainName(p + 1)
+	if !ok {
 		return 0, 0, false, false
-	}
-	i := p + 2
-	for i < len(src) && byteClass[src[i]]&classPlainName != 0 {
-		i++
 	}
 	switch {
 	case i < len(src) && src[i] == '>':
