@@ -174,7 +174,7 @@ func New(cfg Config) *Circuit {
 // Warm reads what every datagram sent or received reads of the circuit (its first line, its
 // counters, its dedupe window); it changes nothing (see sim.Warmer).
 func (c *Circuit) Warm() byte {
-	return byte(c.seq) + byte(c.stats.PacketsReceived) + byte(c.seen.run)
+	return byte(c.seq) + byte(c.stats.PacketsReceived) + byte(c.seen.hi)
 }
 
 // Stats returns the circuit's counters.
@@ -378,38 +378,44 @@ func (c *Circuit) isDuplicate(seq uint32) bool {
 	return false
 }
 
-// seenSet is the set of the last dedupeWindow sequence numbers received (OpenSim's window): a
-// ring in arrival order, which decides what is forgotten, and — because sequence numbers
-// mostly rise — a bitmap of the ones in (hi-dedupeWindow, hi], hi the highest received, which
-// answers almost every lookup with one bit. A number below the bitmap's window (a very late
-// resend, or the 2^24 wrap) is looked up in the ring. It answers exactly as a map of the ring's
-// contents would, in 128 bytes plus a ring that grows with use (4 KB at most), where the map
-// it replaces cost ~10 KB per busy circuit and a hash per packet.
+// seenSet is the set of the last dedupeWindow sequence numbers received (OpenSim's window).
 //
 // While every number has arrived in order, each one above the last (a circuit without loss,
-// which is nearly all of them in a large run), the ring would hold exactly the last run
-// numbers up to hi: the set keeps only that count and makes the ring the first time a number
-// arrives out of order. That saves each circuit its 4 KB ring and each datagram a write to a
-// line of it no other datagram of that second touches.
+// which is nearly all of them in a large run), the set is exactly the last min(run,
+// dedupeWindow) numbers up to hi: it keeps only hi and that count, and answers by arithmetic.
+// Nothing else of it is touched per datagram, and it costs a circuit 16 bytes.
+//
+// The first number out of order writes the in-order run out to an outOfOrder, which from then
+// on answers exactly as a map of the last dedupeWindow numbers received would.
 type seenSet struct {
-	ring []uint32 // in arrival order; once full, ring[next] is the oldest; nil while in order
+	hi  uint32      // the highest number received (valid when len() > 0)
+	run int         // numbers received while all arrived in order (hi-run+1 … hi); 0 once ooo is made
+	ooo *outOfOrder // nil while in order
+}
+
+// outOfOrder is a seenSet's state once numbers have arrived out of order: a ring in arrival
+// order, which decides what is forgotten, and — because sequence numbers mostly rise — a bitmap
+// of the ones in (hi-dedupeWindow, hi], which answers almost every lookup with one bit. A number
+// below the bitmap's window (a very late resend, or the 2^24 wrap) is looked up in the ring.
+// 128 bytes plus a ring that grows with use (4 KB at most), where the map it replaces cost
+// ~10 KB per busy circuit and a hash per packet.
+type outOfOrder struct {
+	ring []uint32 // in arrival order; once full, ring[next] is the oldest
 	next int
-	hi   uint32 // the highest number received (valid when len() > 0)
-	run  int    // numbers received while all arrived in order (hi-run+1 … hi); 0 once ring is made
 	bits [dedupeWindow / 64]uint64
 }
 
 // len is the number of sequence numbers remembered.
 func (s *seenSet) len() int {
-	if s.ring == nil {
+	if s.ooo == nil {
 		return min(s.run, dedupeWindow)
 	}
-	return len(s.ring)
+	return len(s.ooo.ring)
 }
 
 func (s *seenSet) inWindow(seq uint32) bool { return seq <= s.hi && s.hi-seq < dedupeWindow }
 
-func (s *seenSet) bit(seq uint32) (int, uint64) {
+func bit(seq uint32) (int, uint64) {
 	i := seq % dedupeWindow
 	return int(i / 64), 1 << (i % 64)
 }
@@ -418,11 +424,15 @@ func (s *seenSet) contains(seq uint32) bool {
 	if s.len() == 0 || seq > s.hi {
 		return false
 	}
-	if s.inWindow(seq) {
-		w, m := s.bit(seq)
-		return s.bits[w]&m != 0
+	o := s.ooo
+	if o == nil {
+		return s.hi-seq < uint32(min(s.run, dedupeWindow))
 	}
-	for _, r := range s.ring { // in order, everything remembered is in the window
+	if s.inWindow(seq) {
+		w, m := bit(seq)
+		return o.bits[w]&m != 0
+	}
+	for _, r := range o.ring {
 		if r == seq {
 			return true
 		}
@@ -432,55 +442,56 @@ func (s *seenSet) contains(seq uint32) bool {
 
 // insert adds seq, which contains reported absent.
 func (s *seenSet) insert(seq uint32) {
-	if s.ring == nil {
+	if s.ooo == nil {
 		if s.run == 0 || seq == s.hi+1 && seq > s.hi {
-			// In order: seq's bit is the one of seq-dedupeWindow, which it evicts if that was
-			// remembered; nothing else in the window changes.
 			s.hi = seq
 			s.run++
-			w, m := s.bit(seq)
-			s.bits[w] |= m
 			return
 		}
 		s.makeRing()
 	}
-	if len(s.ring) < dedupeWindow {
-		s.ring = append(s.ring, seq)
+	o := s.ooo
+	if len(o.ring) < dedupeWindow {
+		o.ring = append(o.ring, seq)
 	} else {
-		old := s.ring[s.next]
+		old := o.ring[o.next]
 		if s.inWindow(old) {
-			w, m := s.bit(old)
-			s.bits[w] &^= m
+			w, m := bit(old)
+			o.bits[w] &^= m
 		}
-		s.ring[s.next] = seq
-		s.next = (s.next + 1) % dedupeWindow
+		o.ring[o.next] = seq
+		o.next = (o.next + 1) % dedupeWindow
 	}
 	if seq > s.hi {
 		// The window moves up: the positions of hi+1 … seq held numbers that now fall below it.
 		if seq-s.hi >= dedupeWindow {
-			s.bits = [dedupeWindow / 64]uint64{}
+			o.bits = [dedupeWindow / 64]uint64{}
 		} else {
 			for v := s.hi + 1; v != seq; v++ {
-				w, m := s.bit(v)
-				s.bits[w] &^= m
+				w, m := bit(v)
+				o.bits[w] &^= m
 			}
 		}
 		s.hi = seq
 	}
 	if s.inWindow(seq) {
-		w, m := s.bit(seq)
-		s.bits[w] |= m
+		w, m := bit(seq)
+		o.bits[w] |= m
 	}
 }
 
-// makeRing writes out the ring of an in-order run: hi-n+1 … hi, oldest first.
+// makeRing writes out an in-order run, hi-n+1 … hi oldest first, as the ring and bitmap of an
+// outOfOrder.
 func (s *seenSet) makeRing() {
 	n := s.len()
-	s.ring = make([]uint32, n, max(n, 64))
-	for i := range s.ring {
-		s.ring[i] = s.hi - uint32(n-1-i)
+	o := &outOfOrder{ring: make([]uint32, n, max(n, 64))}
+	for i := range o.ring {
+		v := s.hi - uint32(n-1-i)
+		o.ring[i] = v
+		w, m := bit(v)
+		o.bits[w] |= m
 	}
-	s.next, s.run = 0, 0
+	s.ooo, s.run = o, 0
 }
 
 // Receive processes one datagram from the peer.

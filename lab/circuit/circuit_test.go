@@ -237,12 +237,13 @@ func TestSeenSetInOrderKeepsNoRing(t *testing.T) {
 		require.False(t, s.contains(q))
 		s.insert(q)
 	}
-	assert.Nil(t, s.ring, "no ring while in order")
+	assert.Nil(t, s.ooo, "no ring while in order")
 	assert.Equal(t, dedupeWindow, s.len())
 	assert.True(t, s.contains(5000-dedupeWindow+1), "the oldest remembered")
 	assert.False(t, s.contains(5000-dedupeWindow), "forgotten")
 	s.insert(5002) // 5001 lost
-	assert.Len(t, s.ring, dedupeWindow, "the first gap makes the ring, full")
+	require.NotNil(t, s.ooo, "the first gap makes the ring")
+	assert.Len(t, s.ooo.ring, dedupeWindow, "the first gap makes the ring, full")
 	assert.False(t, s.contains(5000-dedupeWindow+1), "the oldest was forgotten for 5002")
 	assert.False(t, s.contains(5001))
 	assert.True(t, s.contains(5002))
