@@ -174,7 +174,7 @@ func New(cfg Config) *Circuit {
 // Warm reads what every datagram sent or received reads of the circuit (its first line, its
 // counters, its dedupe window); it changes nothing (see sim.Warmer).
 func (c *Circuit) Warm() byte {
-	return byte(c.seq) + byte(c.stats.PacketsReceived) + byte(c.seen.hi)
+	return byte(c.seq) + byte(c.stats.PacketsReceived) + c.seen.nruns
 }
 
 // Stats returns the circuit's counters.
@@ -376,122 +376,6 @@ func (c *Circuit) isDuplicate(seq uint32) bool {
 	}
 	c.seen.insert(seq)
 	return false
-}
-
-// seenSet is the set of the last dedupeWindow sequence numbers received (OpenSim's window).
-//
-// While every number has arrived in order, each one above the last (a circuit without loss,
-// which is nearly all of them in a large run), the set is exactly the last min(run,
-// dedupeWindow) numbers up to hi: it keeps only hi and that count, and answers by arithmetic.
-// Nothing else of it is touched per datagram, and it costs a circuit 16 bytes.
-//
-// The first number out of order writes the in-order run out to an outOfOrder, which from then
-// on answers exactly as a map of the last dedupeWindow numbers received would.
-type seenSet struct {
-	hi  uint32      // the highest number received (valid when len() > 0)
-	run int         // numbers received while all arrived in order (hi-run+1 … hi); 0 once ooo is made
-	ooo *outOfOrder // nil while in order
-}
-
-// outOfOrder is a seenSet's state once numbers have arrived out of order: a ring in arrival
-// order, which decides what is forgotten, and — because sequence numbers mostly rise — a bitmap
-// of the ones in (hi-dedupeWindow, hi], which answers almost every lookup with one bit. A number
-// below the bitmap's window (a very late resend, or the 2^24 wrap) is looked up in the ring.
-// 128 bytes plus a ring that grows with use (4 KB at most), where the map it replaces cost
-// ~10 KB per busy circuit and a hash per packet.
-type outOfOrder struct {
-	ring []uint32 // in arrival order; once full, ring[next] is the oldest
-	next int
-	bits [dedupeWindow / 64]uint64
-}
-
-// len is the number of sequence numbers remembered.
-func (s *seenSet) len() int {
-	if s.ooo == nil {
-		return min(s.run, dedupeWindow)
-	}
-	return len(s.ooo.ring)
-}
-
-func (s *seenSet) inWindow(seq uint32) bool { return seq <= s.hi && s.hi-seq < dedupeWindow }
-
-func bit(seq uint32) (int, uint64) {
-	i := seq % dedupeWindow
-	return int(i / 64), 1 << (i % 64)
-}
-
-func (s *seenSet) contains(seq uint32) bool {
-	if s.len() == 0 || seq > s.hi {
-		return false
-	}
-	o := s.ooo
-	if o == nil {
-		return s.hi-seq < uint32(min(s.run, dedupeWindow))
-	}
-	if s.inWindow(seq) {
-		w, m := bit(seq)
-		return o.bits[w]&m != 0
-	}
-	for _, r := range o.ring {
-		if r == seq {
-			return true
-		}
-	}
-	return false
-}
-
-// insert adds seq, which contains reported absent.
-func (s *seenSet) insert(seq uint32) {
-	if s.ooo == nil {
-		if s.run == 0 || seq == s.hi+1 && seq > s.hi {
-			s.hi = seq
-			s.run++
-			return
-		}
-		s.makeRing()
-	}
-	o := s.ooo
-	if len(o.ring) < dedupeWindow {
-		o.ring = append(o.ring, seq)
-	} else {
-		old := o.ring[o.next]
-		if s.inWindow(old) {
-			w, m := bit(old)
-			o.bits[w] &^= m
-		}
-		o.ring[o.next] = seq
-		o.next = (o.next + 1) % dedupeWindow
-	}
-	if seq > s.hi {
-		// The window moves up: the positions of hi+1 … seq held numbers that now fall below it.
-		if seq-s.hi >= dedupeWindow {
-			o.bits = [dedupeWindow / 64]uint64{}
-		} else {
-			for v := s.hi + 1; v != seq; v++ {
-				w, m := bit(v)
-				o.bits[w] &^= m
-			}
-		}
-		s.hi = seq
-	}
-	if s.inWindow(seq) {
-		w, m := bit(seq)
-		o.bits[w] |= m
-	}
-}
-
-// makeRing writes out an in-order run, hi-n+1 … hi oldest first, as the ring and bitmap of an
-// outOfOrder.
-func (s *seenSet) makeRing() {
-	n := s.len()
-	o := &outOfOrder{ring: make([]uint32, n, max(n, 64))}
-	for i := range o.ring {
-		v := s.hi - uint32(n-1-i)
-		o.ring[i] = v
-		w, m := bit(v)
-		o.bits[w] |= m
-	}
-	s.ooo, s.run = o, 0
 }
 
 // Receive processes one datagram from the peer.

@@ -1,6 +1,7 @@
 package circuit
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -230,23 +231,36 @@ func TestSeenSetMatchesAMapOfTheLastThousandReceived(t *testing.T) {
 }
 
 func TestSeenSetInOrderKeepsNoRing(t *testing.T) {
-	// A circuit whose numbers all arrive in order keeps no ring, however long it runs; the
-	// first number out of order makes one, and from then on answers are as before.
+	// A circuit whose numbers arrive in order keeps one run, however long it runs; a gap or a
+	// late number starts another run; only past maxRuns runs is the ring written out, and from
+	// then on answers are as before.
 	var s seenSet
 	for q := uint32(1); q <= 5000; q++ {
 		require.False(t, s.contains(q))
 		s.insert(q)
 	}
 	assert.Nil(t, s.ooo, "no ring while in order")
+	assert.EqualValues(t, 1, s.nruns, "one run")
 	assert.Equal(t, dedupeWindow, s.len())
 	assert.True(t, s.contains(5000-dedupeWindow+1), "the oldest remembered")
 	assert.False(t, s.contains(5000-dedupeWindow), "forgotten")
-	s.insert(5002) // 5001 lost
-	require.NotNil(t, s.ooo, "the first gap makes the ring")
-	assert.Len(t, s.ooo.ring, dedupeWindow, "the first gap makes the ring, full")
+
+	s.insert(5002) // 5001 late
+	assert.Nil(t, s.ooo, "a gap is a second run")
 	assert.False(t, s.contains(5000-dedupeWindow+1), "the oldest was forgotten for 5002")
 	assert.False(t, s.contains(5001))
 	assert.True(t, s.contains(5002))
+	s.insert(5001)
+	s.insert(5003)
+	assert.True(t, s.contains(5001) && s.contains(5003))
+	assert.EqualValues(t, 4, s.nruns, "5003 does not follow 5001, the newest run's last: a run of its own")
+
+	for q := uint32(6000); q < 6000+2*maxRuns; q += 2 { // every other number: a run each
+		s.insert(q)
+	}
+	require.NotNil(t, s.ooo, "past maxRuns runs the ring is written out")
+	assert.Equal(t, dedupeWindow, s.len())
+	assert.True(t, s.contains(5001) && s.contains(6000) && !s.contains(6001))
 }
 
 // unackedSet answers as a map would, through acks in any order, compactions and the wrap.
@@ -280,4 +294,42 @@ func TestUnackedSetMatchesAMap(t *testing.T) {
 		probe := seq - next()%100
 		require.Equal(t, m[probe], u.get(probe), "step %d get %d", i, probe)
 	}
+}
+
+// FuzzSeenSetMatchesRing: for any arrivals (each byte pair a step from the newest number:
+// forward, back, or a jump), the set answers as a ring of the last dedupeWindow arrivals does.
+func FuzzSeenSetMatchesRing(f *testing.F) {
+	f.Add([]byte{1, 0, 1, 0, 3, 0, 0x80, 2, 1, 0})
+	f.Add(bytes.Repeat([]byte{1, 0}, 1200))
+	f.Add(bytes.Repeat([]byte{2, 0, 0x81, 0, 1, 0}, 300))
+	f.Fuzz(func(t *testing.T, steps []byte) {
+		var s seenSet
+		var ring []uint32
+		in := map[uint32]bool{}
+		seq := uint32(1<<24 - 100)
+		for i := 0; i+1 < len(steps); i += 2 {
+			d := uint32(steps[i]&0x7f) | uint32(steps[i+1])<<7
+			if steps[i]&0x80 != 0 {
+				seq -= d
+			} else {
+				seq += d
+			}
+			if got := s.contains(seq); got != in[seq] {
+				t.Fatalf("step %d: contains(%d) = %v, want %v", i/2, seq, got, in[seq])
+			}
+			if in[seq] {
+				continue
+			}
+			s.insert(seq)
+			ring = append(ring, seq)
+			in[seq] = true
+			if len(ring) > dedupeWindow {
+				delete(in, ring[0])
+				ring = ring[1:]
+			}
+			if s.len() != len(ring) {
+				t.Fatalf("step %d: %d numbers remembered, want %d", i/2, s.len(), len(ring))
+			}
+		}
+	})
 }
