@@ -91,6 +91,31 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPreparedEncodesAsItsMessage: a Prepared message gives exactly the bytes of its message,
+// for every message, flag combination and set of appended acks, after whatever dst held; and
+// DecodeBody keeps the two in step.
+func TestPreparedEncodesAsItsMessage(t *testing.T) {
+	for _, m := range sampleMessages() {
+		p := Prepare(m)
+		require.Equal(t, m.ID(), p.ID())
+		require.Equal(t, m.AppendBody(nil), p.AppendBody(nil), "%s: the plain body is the message's", m.ID())
+		for _, flags := range []Flags{0, FlagReliable | FlagResent, FlagZerocoded | FlagAcks} {
+			for _, acks := range [][]uint32{nil, {7, 0xFFFFFFFF}} {
+				want := Encode([]byte("pre"), flags, 0x00ABCDEF, m, acks)
+				got := Encode([]byte("pre"), flags, 0x00ABCDEF, p, acks)
+				require.Equal(t, want, got, "%s flags %#x acks %d", m.ID(), flags, len(acks))
+			}
+		}
+	}
+	au := &AgentUpdate{Far: 64}
+	p := Prepare(au)
+	other := (&AgentUpdate{AgentID: agentID, State: 3}).AppendBody(nil)
+	require.NoError(t, p.DecodeBody(other))
+	assert.Equal(t, agentID, au.AgentID, "decoded into the message")
+	assert.Equal(t, Encode(nil, 0, 1, au, nil), Encode(nil, 0, 1, p, nil), "and prepared again")
+	require.Error(t, p.DecodeBody(other[:3]), "a short body is an error, as for the message")
+}
+
 // TestEncodeAppends: Encode appends to dst and leaves what was there alone.
 func TestEncodeAppends(t *testing.T) {
 	prefix := []byte("prefix")

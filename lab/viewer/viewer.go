@@ -155,8 +155,8 @@ type Viewer struct {
 	pingTimer  sim.Timer
 	lastHeard  sim.Time // the last sign of life from the region (see Profile.RegionTimeout)
 	sock       UDPSocket
-	sockWarm   warmer            // sock's read-ahead, if it has one (found once, not at every warm)
-	au         lludp.AgentUpdate // built once in world: Send encodes it at once and keeps nothing
+	sockWarm   warmer         // sock's read-ahead, if it has one (found once, not at every warm)
+	au         lludp.Prepared // the AgentUpdate, encoded once (buildAgentUpdate): a tick copies it
 	pingMsg    lludp.StartPingCheck
 	// Copied from cfg by New, for the same cache lines: what every datagram and timer reads.
 	clock         circuit.Clock
@@ -509,17 +509,17 @@ func (v *Viewer) deliver(p *lludp.Packet) {
 	}
 }
 
-// buildAgentUpdate fills in the AgentUpdate the viewer sends in world: a viewer standing still
-// sends the same one every time.
+// buildAgentUpdate prepares the AgentUpdate the viewer sends in world: a viewer standing still
+// sends the same one every time, so it is encoded once and each tick copies the bytes.
 func (v *Viewer) buildAgentUpdate() {
-	v.au = lludp.AgentUpdate{
+	v.au.Set(&lludp.AgentUpdate{
 		AgentID:      v.reply.AgentID,
 		SessionID:    v.reply.SessionID,
 		BodyRotation: [3]float32{0, 0, 0},
 		CameraCenter: [3]float32{128, 128, 25},
 		CameraAtAxis: [3]float32{1, 0, 0},
 		Far:          64,
-	}
+	})
 }
 
 func (v *Viewer) sendAgentUpdate() {
@@ -541,7 +541,7 @@ type (
 func (t *agentUpdateTick) Fire() { (*Viewer)(t).sendAgentUpdate() }
 func (t *pingTick) Fire()        { (*Viewer)(t).ping() }
 
-func (t *agentUpdateTick) Warm() byte { return (*Viewer)(t).warm() }
+func (t *agentUpdateTick) Warm() byte { return (*Viewer)(t).warm() + t.au.Warm() }
 func (t *pingTick) Warm() byte        { return (*Viewer)(t).warm() }
 
 // warmer is what a socket may offer for reading ahead (netem.UDPConn does).
