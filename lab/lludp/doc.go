@@ -17,7 +17,9 @@
 // pings live in lab/circuit, and the login/region behaviour in lab/region and lab/viewer.
 //
 // [Encode] appends a whole datagram to a caller-owned buffer and [Decoder.Decode] parses one
-// into buffers the decoder reuses, so a steady stream of packets does not allocate. Decoding
+// into buffers the decoder reuses, so a steady stream of packets does not allocate. A message
+// sent unchanged again and again (a standing viewer's AgentUpdate) can be encoded once as a
+// [Prepared], whose datagrams Encode copies rather than encodes, byte for byte the same. Decoding
 // never panics on hostile input; every error names the byte offset it stopped at and wraps
 // [ErrMalformed].
 //
