@@ -189,8 +189,7 @@ func TestSeenSetMatchesAMapOfTheLastThousandReceived(t *testing.T) {
 	} {
 		t.Run(rg.name, func(t *testing.T) {
 			var s seenSet
-			ring := []uint32{}
-			in := map[uint32]bool{}
+			var ring arrivals
 			rng := uint32(12345)
 			next := func() uint32 { rng = rng*1664525 + 1013904223; return rng >> 8 }
 			seq := rg.start
@@ -213,18 +212,13 @@ func TestSeenSetMatchesAMapOfTheLastThousandReceived(t *testing.T) {
 					seq = next() % (1 << 24)
 					q = seq
 				}
-				want := in[q]
+				want := ring.has(q)
 				require.Equal(t, want, s.contains(q), "step %d seq %d", i, q)
 				if !want {
 					s.insert(q)
-					ring = append(ring, q)
-					in[q] = true
-					if len(ring) > dedupeWindow {
-						delete(in, ring[0])
-						ring = ring[1:]
-					}
+					ring.add(q)
 				}
-				require.Equal(t, len(ring), s.len(), "step %d: numbers remembered", i)
+				require.Equal(t, ring.len(), s.len(), "step %d: numbers remembered", i)
 			}
 		})
 	}
@@ -304,8 +298,7 @@ func FuzzSeenSetMatchesRing(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{2, 0, 0x81, 0, 1, 0}, 300))
 	f.Fuzz(func(t *testing.T, steps []byte) {
 		var s seenSet
-		var ring []uint32
-		in := map[uint32]bool{}
+		var ring arrivals
 		seq := uint32(1<<24 - 100)
 		for i := 0; i+1 < len(steps); i += 2 {
 			d := uint32(steps[i]&0x7f) | uint32(steps[i+1])<<7
@@ -314,22 +307,40 @@ func FuzzSeenSetMatchesRing(f *testing.F) {
 			} else {
 				seq += d
 			}
-			if got := s.contains(seq); got != in[seq] {
-				t.Fatalf("step %d: contains(%d) = %v, want %v", i/2, seq, got, in[seq])
+			want := ring.has(seq)
+			if got := s.contains(seq); got != want {
+				t.Fatalf("step %d: contains(%d) = %v, want %v", i/2, seq, got, want)
 			}
-			if in[seq] {
+			if want {
 				continue
 			}
 			s.insert(seq)
-			ring = append(ring, seq)
-			in[seq] = true
-			if len(ring) > dedupeWindow {
-				delete(in, ring[0])
-				ring = ring[1:]
-			}
-			if s.len() != len(ring) {
-				t.Fatalf("step %d: %d numbers remembered, want %d", i/2, s.len(), len(ring))
+			ring.add(seq)
+			if s.len() != ring.len() {
+				t.Fatalf("step %d: %d numbers remembered, want %d", i/2, s.len(), ring.len())
 			}
 		}
 	})
+}
+
+// arrivals is what a seenSet must answer as: the last dedupeWindow numbers received, forgotten
+// oldest arrival first, as a slice and a map.
+type arrivals struct {
+	ring []uint32
+	in   map[uint32]bool
+}
+
+func (a *arrivals) has(seq uint32) bool { return a.in[seq] }
+func (a *arrivals) len() int            { return len(a.ring) }
+
+func (a *arrivals) add(seq uint32) {
+	if a.in == nil {
+		a.in = map[uint32]bool{}
+	}
+	a.ring = append(a.ring, seq)
+	a.in[seq] = true
+	if len(a.ring) > dedupeWindow {
+		delete(a.in, a.ring[0])
+		a.ring = a.ring[1:]
+	}
 }
