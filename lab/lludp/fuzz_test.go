@@ -208,3 +208,28 @@ func FuzzZeroCodeRef(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPreparedMatchesEncode: for any message a body decodes into (every implemented message
+// is tried), any flags, sequence number and appended acks, a Prepared of it encodes to exactly
+// the bytes Encode of the message gives.
+func FuzzPreparedMatchesEncode(f *testing.F) {
+	for _, m := range sampleMessages() {
+		f.Add(m.AppendBody(nil), uint8(FlagReliable), uint32(7), uint8(2))
+	}
+	f.Add([]byte{}, uint8(0), uint32(0), uint8(0))
+	f.Fuzz(func(t *testing.T, body []byte, flags uint8, seq uint32, nacks uint8) {
+		acks := make([]uint32, int(nacks)%(MaxAppendedAcks+1))
+		for i := range acks {
+			acks[i] = seq + uint32(i)
+		}
+		for _, m := range sampleMessages() {
+			if m.DecodeBody(body) != nil {
+				continue
+			}
+			want := Encode([]byte("pre"), Flags(flags), seq, m, acks)
+			if got := Encode([]byte("pre"), Flags(flags), seq, Prepare(m), acks); !bytes.Equal(got, want) {
+				t.Fatalf("%s: prepared % x, want % x", m.ID(), got, want)
+			}
+		}
+	})
+}
