@@ -141,12 +141,12 @@ func Encode(dst []byte, flags Flags, seq uint32, m Message, acks []uint32) []byt
 		if p.zerocoded {
 			flags |= FlagZerocoded
 		}
-		dst = append(dst, byte(flags), byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq), 0)
+		dst = appendHeader(dst, flags, seq)
 		dst = append(dst, p.wire...)
 		return appendAcks(dst, start, acks)
 	}
 	id := m.ID()
-	dst = append(dst, byte(flags), byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq), 0)
+	dst = appendHeader(dst, flags, seq)
 	dst = appendMsgID(dst, id)
 	dst = m.AppendBody(dst)
 
@@ -164,6 +164,12 @@ func Encode(dst []byte, flags Flags, seq uint32, m Message, acks []uint32) []byt
 	}
 
 	return appendAcks(dst, start, acks)
+}
+
+// appendHeader appends the 6-byte packet header: flags, big-endian sequence number, no extra
+// header.
+func appendHeader(dst []byte, flags Flags, seq uint32) []byte {
+	return append(dst, byte(flags), byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq), 0)
 }
 
 // appendAcks appends acks (if any) and their count to the datagram that starts at dst[start],
