@@ -16,12 +16,12 @@ package circuit
 // When disorder goes on (a lossy, reordering path), runs are short and many; past maxRuns the
 // set writes its ring out, with a bitmap of the numbers near the highest (outOfOrder), for good.
 type seenSet struct {
-	runs  [maxRuns]seqRun // a ring of runs: runs[first] is the oldest, nruns in all
 	first uint8
 	nruns uint8
-	total uint16      // numbers remembered, at most dedupeWindow
-	hi    uint32      // with ooo: the highest number received
-	ooo   *outOfOrder // the written-out ring, once disorder went on; nil until then
+	total uint16          // numbers remembered, at most dedupeWindow
+	hi    uint32          // with ooo: the highest number received
+	ooo   *outOfOrder     // the written-out ring, once disorder went on; nil until then
+	runs  [maxRuns]seqRun // a ring of runs: runs[first] is the oldest, nruns in all
 }
 
 // seqRun is the numbers start, start+1, … start+n-1 (modulo 2^32), received in that order.
