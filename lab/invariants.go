@@ -651,7 +651,7 @@ func (w *world) recentTrace(vi int) []string {
 		lines = append(lines, line{l.At, "log " + l.Level + " " + l.Text})
 	}
 	if vi >= 0 && vi < len(w.obs.traces) {
-		evs := w.obs.traces[vi].events()
+		evs := w.obs.traces[vi].events(&w.obs.texts)
 		id := w.viewers[vi].Config().ID
 		for _, e := range evs[max(0, len(evs)-20):] {
 			what := e.what

@@ -131,22 +131,38 @@ func (tx *texts) pair(id textID) textPair {
 // vtrace is one viewer's bounded trace: a head kept in full and a ring of the latest events.
 // A trace is made at the viewer's first event; its head and ring are allocated at their final
 // size when first needed (a full trace's head grows up to fullTraceCap).
+//
+// A vtrace is 64 bytes, so that in the observer's slice of them (a large allocation, which
+// starts on a page) each is one cache line: every datagram a viewer sends or receives reads its
+// trace, on both sides, and at 100,000 viewers the trace is never in the cache. At 88 bytes,
+// with the observer's texts and spares in it, every trace straddled two lines.
 type vtrace struct {
-	texts    *texts
-	spares   *spareBufs // where the head and ring come from when they can be reused
-	head     []tev
-	ring     []tev // ring buffer of the events after the head
-	next     int32 // next slot of ring once full
-	full     bool  // keeps up to fullTraceCap events in its head
-	code     bool  // circuit code registered
-	made     bool  // the viewer had its first event
-	released bool  // released by retire: records nothing more
-	total    int   // events recorded
+	head []tev
+	ring []tev // ring buffer of the events after the head
 	// newest[d] is 1 + the ordinal (0-based count) of the newest datagram recorded in direction
 	// d (viewer → region, region → viewer), 0 if none: a receive almost always matches it, so
 	// lastUnreceived looks there before it searches the trace.
 	newest [2]int32
+	total  int32 // events recorded
+	next   uint8 // next slot of ring once full (traceTail < 256)
+	state  traceState
 }
+
+// traceState is a vtrace's flags.
+type traceState uint8
+
+const (
+	traceFull     traceState = 1 << iota // keeps up to fullTraceCap events in its head
+	traceCode                            // circuit code registered
+	traceMade                            // the viewer had its first event
+	traceReleased                        // released by retire: records nothing more
+)
+
+func (t *vtrace) is(s traceState) bool { return t.state&s != 0 }
+
+// live reports whether the trace was made and not released: whether a datagram has anything to
+// record into or mark.
+func (t *vtrace) live() bool { return t.state&(traceMade|traceReleased) == traceMade }
 
 // Directions of the datagrams newest tracks.
 const (
@@ -170,30 +186,31 @@ func (t *vtrace) at(k int) *tev {
 	if k < len(t.head) {
 		return &t.head[k]
 	}
-	if k < t.total-len(t.ring) || k >= t.total {
+	if total := int(t.total); k < total-len(t.ring) || k >= total {
 		return nil
 	}
 	return &t.ring[(k-len(t.head))%traceTail]
 }
 
 func (t *vtrace) headCap() int {
-	if t.full {
+	if t.is(traceFull) {
 		return fullTraceCap
 	}
 	return traceHead
 }
 
-func (t *vtrace) add(e tev) {
+// add records e; a head or ring it needs comes from spares.
+func (t *vtrace) add(spares *spareBufs, e tev) {
 	if e.kind == kindMessage {
 		if d := direction(e.from, e.to); d >= 0 {
-			t.newest[d] = int32(t.total + 1)
+			t.newest[d] = t.total + 1
 		}
 	}
 	t.total++
 	if n := len(t.head); n < t.headCap() {
 		if n == cap(t.head) {
-			if !t.full {
-				t.head = t.spares.head()
+			if !t.is(traceFull) {
+				t.head = spares.head()
 			} else {
 				t.head = append(make([]tev, 0, min(fullTraceCap, max(2*n, 256))), t.head...)
 			}
@@ -203,7 +220,7 @@ func (t *vtrace) add(e tev) {
 	}
 	if len(t.ring) < traceTail {
 		if t.ring == nil {
-			t.ring = t.spares.ring()
+			t.ring = spares.ring()
 		}
 		t.ring = append(t.ring, e)
 		return
@@ -335,15 +352,15 @@ type event struct {
 }
 
 // events returns the recorded events, oldest first; a trace never made has none.
-func (t *vtrace) events() []event {
-	if !t.made {
+func (t *vtrace) events(tx *texts) []event {
+	if !t.is(traceMade) {
 		return nil
 	}
 	out := make([]event, 0, len(t.head)+len(t.ring))
 	add := func(es []tev) {
 		for i := range es {
 			e := &es[i]
-			p := t.texts.pair(e.text)
+			p := tx.pair(e.text)
 			out = append(out, event{at: e.at, recvAt: e.recvAt, kind: kindNames[e.kind], from: partyNames[e.from], to: partyNames[e.to],
 				what: p.what, note: p.note, msg: e.msg, seq: e.seq, flags: e.flags, acks: int(e.acks), size: int(e.size), dropped: e.dropped})
 		}
@@ -383,7 +400,11 @@ func (o *observer) addViewer(i int) {
 		o.perPop = map[string]int{}
 	}
 	v := o.w.viewers[i]
-	o.traces = append(o.traces, vtrace{full: o.perPop[o.w.pops[i]] < fullTracePerPop})
+	var t vtrace
+	if o.perPop[o.w.pops[i]] < fullTracePerPop {
+		t.state = traceFull
+	}
+	o.traces = append(o.traces, t)
 	o.perPop[o.w.pops[i]]++
 	o.ev = append(o.ev, nil)
 	// A relogin is a new session on the same machine: its addresses are the latest session's.
@@ -398,12 +419,10 @@ func (o *observer) addViewer(i int) {
 // trace returns viewer i's trace, made at its first event; nil once released (retire).
 func (o *observer) trace(i int) *vtrace {
 	t := &o.traces[i]
-	if t.released {
+	if t.is(traceReleased) {
 		return nil
 	}
-	if !t.made {
-		t.made, t.texts, t.spares = true, &o.texts, &o.spares
-	}
+	t.state |= traceMade
 	return t
 }
 
@@ -460,9 +479,9 @@ func (o *observer) record(i int, v *viewer.Viewer, e viewer.TraceEvent) {
 			}
 			o.loginReq[e.Note] = id
 		}
-		t.add(tev{at: e.At, kind: kindMessage, from: partyViewer, to: partyLogin, text: id})
+		t.add(&o.spares, tev{at: e.At, kind: kindMessage, from: partyViewer, to: partyLogin, text: id})
 	case viewer.TraceLoginReply:
-		t.add(tev{at: e.At, kind: kindMessage, from: partyLogin, to: partyViewer, text: o.texts.id("login reply", e.Note)})
+		t.add(&o.spares, tev{at: e.At, kind: kindMessage, from: partyLogin, to: partyViewer, text: o.texts.id("login reply", e.Note)})
 	case viewer.TraceStage:
 		id, ok := o.stageText[e.Note]
 		if !ok {
@@ -472,17 +491,17 @@ func (o *observer) record(i int, v *viewer.Viewer, e viewer.TraceEvent) {
 			}
 			o.stageText[e.Note] = id
 		}
-		t.add(tev{at: e.At, kind: kindStage, text: id})
+		t.add(&o.spares, tev{at: e.At, kind: kindStage, text: id})
 	case viewer.TraceOutcome:
-		t.add(tev{at: e.At, kind: kindOutcome, text: o.texts.id(e.Note, "")})
+		t.add(&o.spares, tev{at: e.At, kind: kindOutcome, text: o.texts.id(e.Note, "")})
 	case viewer.TraceLost:
-		t.add(tev{at: e.At, kind: kindStage, text: o.texts.id("Region lost", e.Note)})
+		t.add(&o.spares, tev{at: e.At, kind: kindStage, text: o.texts.id("Region lost", e.Note)})
 	case viewer.TraceSend:
-		if !t.code && e.Msg == lludp.MsgUseCircuitCode {
-			t.code = true
+		if !t.is(traceCode) && e.Msg == lludp.MsgUseCircuitCode {
+			t.state |= traceCode
 			o.codes[v.Result().CircuitCode] = i
 		}
-		t.add(tev{at: e.At, kind: kindMessage, from: partyViewer, to: partyRegion,
+		t.add(&o.spares, tev{at: e.At, kind: kindMessage, from: partyViewer, to: partyRegion,
 			msg: e.Msg, seq: e.Seq, flags: e.Flags, acks: acks8(e.Acks), size: uint32(e.Size)})
 	case viewer.TraceRecv:
 		// Everything recorded as from the region went to the viewer.
@@ -490,7 +509,7 @@ func (o *observer) record(i int, v *viewer.Viewer, e viewer.TraceEvent) {
 			x.recvAt = e.At
 			return
 		}
-		t.add(tev{at: e.At, recvAt: e.At, kind: kindMessage, from: partyRegion, to: partyViewer,
+		t.add(&o.spares, tev{at: e.At, recvAt: e.At, kind: kindMessage, from: partyRegion, to: partyViewer,
 			msg: e.Msg, seq: e.Seq, flags: e.Flags, acks: acks8(e.Acks), size: uint32(e.Size), text: o.recvUnsent})
 	}
 }
@@ -509,7 +528,7 @@ func (o *observer) regionSend(to netip.AddrPort, b []byte) {
 		return
 	}
 	flags, seq, id, acks := viewer.PeekHeader(b)
-	t.add(tev{at: o.w.s.Now(), kind: kindMessage, from: partyRegion, to: partyViewer,
+	t.add(&o.spares, tev{at: o.w.s.Now(), kind: kindMessage, from: partyRegion, to: partyViewer,
 		msg: id, seq: seq, flags: flags, acks: acks8(acks), size: uint32(len(b))})
 }
 
@@ -534,7 +553,7 @@ func (o *observer) regionRecv(from netip.AddrPort, b []byte) {
 		}
 	}
 	t := &o.traces[i]
-	if !t.made || t.released {
+	if !t.live() {
 		return // no events yet (nothing to mark), or released
 	}
 	flags, seq, id, _ := viewer.PeekHeader(b)
@@ -551,7 +570,7 @@ func (o *observer) warmRecv(from netip.AddrPort) byte {
 		return 0
 	}
 	t := &o.traces[i]
-	if !t.made || t.released {
+	if !t.live() {
 		return 0
 	}
 	if x := t.newestTo(toRegion); x != nil {
@@ -569,7 +588,7 @@ func (o *observer) warmViewer(v *viewer.Viewer) byte {
 		return 0
 	}
 	t := &o.traces[i]
-	if !t.made || t.released {
+	if !t.live() {
 		return 0
 	}
 	var b byte
@@ -636,7 +655,7 @@ func (o *observer) onDrop(d netem.Drop) {
 			sender = partyViewer
 		}
 		if x := t.lastInFlight(sender, d.Len, d.At-sim.Time(10e9)); x != nil { // no older than 10 s
-			x.dropped, x.text = true, o.texts.id(t.texts.pair(x.text).what, why)
+			x.dropped, x.text = true, o.texts.id(o.texts.pair(x.text).what, why)
 			return
 		}
 	}
@@ -655,7 +674,7 @@ func (o *observer) onDrop(d netem.Drop) {
 		}
 		o.dropWhat[dropSize{d.Proto, d.Len}] = what
 	}
-	t.add(tev{at: d.At, kind: kindDrop, from: from, to: to, text: o.texts.id(what, why), dropped: true})
+	t.add(&o.spares, tev{at: d.At, kind: kindDrop, from: from, to: to, text: o.texts.id(what, why), dropped: true})
 }
 
 // evidenceMatters reports whether drops seen now may explain a failure of a viewer with result
@@ -704,13 +723,13 @@ func (o *observer) export(rvs []reports.Viewer) []reports.ViewerTrace {
 	out := make([]reports.ViewerTrace, 0, len(o.traces))
 	for i := range o.traces {
 		t := &o.traces[i]
-		if t.released {
+		if t.is(traceReleased) {
 			continue // a successful viewer's trace nobody will draw (retire)
 		}
-		evs := t.events() // none for a viewer that never started
+		evs := t.events(&o.texts) // none for a viewer that never started
 		total, head := len(evs), 0
-		if t.made {
-			total, head = t.total, len(t.head)
+		if t.is(traceMade) {
+			total, head = int(t.total), len(t.head)
 		}
 		vt := reports.ViewerTrace{ViewerID: rvs[i].ID, Full: total == len(evs), Omitted: total - len(evs)}
 		for k, e := range evs {
@@ -749,7 +768,7 @@ const (
 
 // retire releases viewer i's trace when it finished in world and no diagram will need it.
 func (o *observer) retire(i int) {
-	if t := &o.traces[i]; t.released || t.full {
+	if t := &o.traces[i]; t.is(traceReleased | traceFull) {
 		return
 	}
 	r := o.w.viewers[i].Result()
@@ -785,7 +804,7 @@ func (o *observer) retire(i int) {
 // release drops viewer i's trace for good: it records nothing more and is not exported.
 func (o *observer) release(i int) {
 	o.spares.keep(o.traces[i].head, o.traces[i].ring)
-	o.traces[i] = vtrace{released: true}
+	o.traces[i] = vtrace{state: traceReleased}
 }
 
 type slowTrace struct {
