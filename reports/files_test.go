@@ -222,6 +222,17 @@ func TestIndexHTML(t *testing.T) {
 	assert.Contains(t, html, "sim-reply-blocked: worked example (Flo Blocked)", "the worked example of a mode with evidence is shown")
 	assert.Contains(t, html, "dropped by rule &#39;block-sim-out&#39; on host grid", "with its evidence")
 	assert.NotContains(t, html, "bad-credentials: worked example", "a mode without evidence gets no empty example")
+	assert.Contains(t, html, "<th>virtual time · events</th>", "a simulation gives its virtual time")
+	assert.Contains(t, html, "<code>0x000000deadbeef12</code>", "and its trace hash")
+
+	// A `gridlab load` run (its load/ counters) ran on the wall clock: no trace hash to show.
+	load := smallRun()
+	load.Counters = append(load.Counters, CountersOf(map[string]uint64{"load/viewers_planned": 7})...)
+	_, files = runFiles(t, load)
+	html = string(files[IndexFile])
+	assert.Contains(t, html, "<th>wall time · events</th>")
+	assert.Contains(t, html, "none: real sockets")
+	assert.NotContains(t, html, "virtual time · events")
 }
 
 func TestCompare(t *testing.T) {

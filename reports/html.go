@@ -72,6 +72,7 @@ type indexData struct {
 	Rep             *Report
 	PctIn           string
 	InWorldClass    string
+	Load            bool // a `gridlab load` run: wall time, no trace hash
 	LoginToWorld    StageStats
 	LTW             []string // p50, p90, p99, max formatted
 	Stages          []stageRow
@@ -146,6 +147,7 @@ func writeIndexHTML(w io.Writer, r *Run, rep *Report, figs, seqs []rendered, ds 
 		pct = 100 * float64(rep.Viewers.Success) / float64(rep.Viewers.Total)
 	}
 	d.PctIn = fmt.Sprintf("%.1f%%", pct)
+	d.Load = isLoad(rep)
 	d.InWorldClass = "ok"
 	if rep.Viewers.Failed > 0 {
 		d.InWorldClass = "bad"
@@ -229,8 +231,13 @@ var indexTmpl = template.Must(template.New("index").Funcs(template.FuncMap{
 <tr><th>expectations</th><td class="{{if .ExpectationsAll}}ok{{else}}bad{{end}}">{{if .ExpectationsAll}}all passed{{else}}some failed{{end}}</td></tr>
 {{- end}}
 <tr><th>seed</th><td class="n">{{.Rep.Seed}}</td></tr>
+{{- if .Load}}
+<tr><th>wall time · events</th><td class="n">{{.Rep.VirtualTimeS}} s · {{.Rep.Events}}</td></tr>
+<tr><th>trace hash</th><td>none: real sockets</td></tr>
+{{- else}}
 <tr><th>virtual time · events</th><td class="n">{{.Rep.VirtualTimeS}} s · {{.Rep.Events}}</td></tr>
 <tr><th>trace hash</th><td class="n"><code>{{.Rep.TraceHash}}</code></td></tr>
+{{- end}}
 </table>
 {{- if .Failures}}
 <p>Failures by mode (details in <a href="#diagnosis">Diagnosis</a>):

@@ -36,6 +36,20 @@ func TestSummary(t *testing.T) {
 	assert.NotContains(t, got, "bad-credentials, e.g.", "no example block for a mode without evidence")
 }
 
+func TestSummaryOfALoadRun(t *testing.T) {
+	// A `gridlab load` run (its load/ counters) ran on real sockets and the wall clock: the
+	// last line gives the wall time and says there is no trace hash, instead of a zero hash
+	// and "virtual time".
+	run := &Run{Scenario: "load", Events: 8108, VirtualTime: 8984 * time.Millisecond,
+		Counters: CountersOf(map[string]uint64{"load/viewers_planned": 200})}
+	var b strings.Builder
+	WriteSummary(&b, Build(run))
+	got := b.String()
+	assert.Contains(t, got, "events 8108, wall time 8.984s (real sockets: no trace hash)\n")
+	assert.NotContains(t, got, "virtual time")
+	assert.NotContains(t, got, "trace 0x")
+}
+
 func TestSummaryNoViewers(t *testing.T) {
 	// An empty run prints 0/0, no failure block and dashes for the stages.
 	var b strings.Builder
