@@ -422,7 +422,9 @@ func (o *observer) trace(i int) *vtrace {
 	if t.is(traceReleased) {
 		return nil
 	}
-	t.state |= traceMade
+	if !t.is(traceMade) {
+		t.state |= traceMade
+	}
 	return t
 }
 
