@@ -128,8 +128,8 @@ type Circuit struct {
 	// 576 bytes in memory, so it starts on a line): at 100,000 circuits a circuit is cold
 	// whenever a datagram comes or goes, and Warm reads each of these lines ahead. Line 0:
 	// the flags, sequence, clock and link, with the seen set's head; line 1: the seen set's
-	// runs; line 2: the pending acks and the packet counters. clock and piggyback are copies
-	// of cfg's, whose own lines no datagram needs to read.
+	// runs; line 2: the pending acks and the packet counters. clock and piggyback are cfg's,
+	// copied here; the circuit reads them here only, so no datagram reads cfg's lines.
 	closed    bool
 	piggyback bool
 	seq       uint32
@@ -261,7 +261,7 @@ func (c *Circuit) SendReliableWith(m lludp.Message, interval time.Duration, maxR
 	c.transmit(lludp.FlagReliable, seq, m, &p.data)
 	c.unacked.add(p)
 	c.stats.ReliableSent++
-	p.timer = c.cfg.Clock.After(interval, "circuit-resend", p.fire)
+	p.timer = c.clock.After(interval, "circuit-resend", p.fire)
 	return seq
 }
 
@@ -328,7 +328,7 @@ func (c *Circuit) resend(p *pending) {
 	c.stats.PacketsSent++
 	c.stats.BytesSent += uint64(len(p.data))
 	c.link.SendDatagram(p.data)
-	p.timer = c.cfg.Clock.After(p.interval, "circuit-resend", p.fire)
+	p.timer = c.clock.After(p.interval, "circuit-resend", p.fire)
 }
 
 // AckNow sends a standalone PacketAck for seq at once, outside the pending-ack queue. OpenSim
@@ -360,7 +360,7 @@ func (c *Circuit) FlushAcks() {
 func (c *Circuit) queueAck(seq uint32) {
 	c.acks = append(c.acks, seq)
 	if !c.ackTimer.Active() {
-		c.ackTimer = c.cfg.Clock.After(c.cfg.AckDelay, "circuit-acks", c.flushFn)
+		c.ackTimer = c.clock.After(c.cfg.AckDelay, "circuit-acks", c.flushFn)
 	}
 }
 
