@@ -16,26 +16,25 @@ func TestHotFieldsInThreeLines(t *testing.T) {
 		t.Errorf("a Circuit is %d bytes, not a whole number of 64-byte lines: pad or trim it (now %d bytes over)", size, size%64)
 	}
 	type field struct {
-		name     string
-		off, end uintptr
-		line     uintptr
+		name      string
+		off, size uintptr
+		line      uintptr
 	}
-	seen := unsafe.Offsetof(c.seen)
-	stats := unsafe.Offsetof(c.stats)
+	seen, runs := unsafe.Offsetof(c.seen), unsafe.Offsetof(c.seen.runs)
 	for _, f := range []field{
-		{"closed", unsafe.Offsetof(c.closed), unsafe.Offsetof(c.closed) + 1, 0},
-		{"piggyback", unsafe.Offsetof(c.piggyback), unsafe.Offsetof(c.piggyback) + 1, 0},
-		{"seq", unsafe.Offsetof(c.seq), unsafe.Offsetof(c.seq) + 4, 0},
-		{"lastRecv", unsafe.Offsetof(c.lastRecv), unsafe.Offsetof(c.lastRecv) + 8, 0},
-		{"link", unsafe.Offsetof(c.link), unsafe.Offsetof(c.link) + 16, 0},
-		{"clock", unsafe.Offsetof(c.clock), unsafe.Offsetof(c.clock) + 16, 0},
-		{"seen's head", seen, seen + unsafe.Offsetof(c.seen.runs), 0},
-		{"seen.runs", seen + unsafe.Offsetof(c.seen.runs), seen + unsafe.Offsetof(c.seen.runs) + unsafe.Sizeof(c.seen.runs), 1},
-		{"acks", unsafe.Offsetof(c.acks), unsafe.Offsetof(c.acks) + 24, 2},
-		{"stats.PacketsSent … BytesReceived", stats, stats + unsafe.Offsetof(c.stats.BytesReceived) + 8, 2},
+		{"closed", unsafe.Offsetof(c.closed), unsafe.Sizeof(c.closed), 0},
+		{"piggyback", unsafe.Offsetof(c.piggyback), unsafe.Sizeof(c.piggyback), 0},
+		{"seq", unsafe.Offsetof(c.seq), unsafe.Sizeof(c.seq), 0},
+		{"lastRecv", unsafe.Offsetof(c.lastRecv), unsafe.Sizeof(c.lastRecv), 0},
+		{"link", unsafe.Offsetof(c.link), unsafe.Sizeof(c.link), 0},
+		{"clock", unsafe.Offsetof(c.clock), unsafe.Sizeof(c.clock), 0},
+		{"seen's head", seen, runs, 0},
+		{"seen.runs", seen + runs, unsafe.Sizeof(c.seen.runs), 1},
+		{"acks", unsafe.Offsetof(c.acks), unsafe.Sizeof(c.acks), 2},
+		{"stats.PacketsSent … BytesReceived", unsafe.Offsetof(c.stats), unsafe.Offsetof(c.stats.BytesReceived) + 8, 2},
 	} {
-		if f.off/64 != f.line || (f.end-1)/64 != f.line {
-			t.Errorf("%s is at bytes %d-%d of the circuit, want it all in cache line %d (bytes %d-%d)", f.name, f.off, f.end-1, f.line, 64*f.line, 64*f.line+63)
+		if last := f.off + f.size - 1; f.off/64 != f.line || last/64 != f.line {
+			t.Errorf("%s is at bytes %d-%d of the circuit, want it all in cache line %d (bytes %d-%d)", f.name, f.off, last, f.line, 64*f.line, 64*f.line+63)
 		}
 	}
 }
