@@ -14,11 +14,13 @@
 //     scenario + seed gives the same hash.
 //
 // The queue is a timing wheel for the next 8.6 seconds (O(1) schedule and cancel: most resend
-// timers are cancelled), a small 4-ary heap for the current tick and another for the far future
-// (stays, idle checks: hundreds of thousands at 100,000 viewers, never sifted by a dispatch);
-// see wheel.go and heap.go. The split changes the cost, never the dispatch order. Cancelling
-// leaves a stale item behind (the slot's generation moves on), dropped when it surfaces, so that
-// no sifting has to update the slab. When the wheel hands a tick's events to the current heap it
+// timers are cancelled); when a tick comes up, its slot's events are sorted once into a batch
+// and taken from its front (a counting sort on the sub-tick, then an insertion sort), beside a
+// small 4-ary heap for the events scheduled into the running tick; another heap holds the far
+// future (stays, idle checks: hundreds of thousands at 100,000 viewers, never sifted by a
+// dispatch); see wheel.go, batch.go and heap.go. The split changes the cost, never the dispatch
+// order. Cancelling leaves a stale item behind (the slot's generation moves on), dropped when it
+// surfaces, so that no sifting has to update the slab. When the wheel hands a tick's events over it
 // reads each one's state ahead (the Handler's or func's object, and Warmer.Warm where a model
 // offers it), so that the CPU overlaps those cache misses instead of meeting them one event at a
 // time; reading ahead changes nothing but the timing.

@@ -1,7 +1,8 @@
 package sim
 
 // The kernel keeps two 4-ary min-heaps ordered by (at, seq): s.heap holds the events of the
-// current tick (and any scheduled in the past), s.far the events beyond the wheel's horizon. Each
+// current tick that did not come from its wheel slot (scheduled while it runs, or due from far;
+// the slot's own are in the batch, batch.go), s.far the events beyond the wheel's horizon. Each
 // heap item carries its key and the generation its slab slot had when it was scheduled, so that
 // sifting compares and moves items in the heap's own array and never touches the slab entries,
 // which lie scattered over memory: a cancelled event's item stays where it is, stale (its slot's

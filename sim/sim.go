@@ -101,17 +101,20 @@ type Sim struct {
 	seq     uint64
 	slots   []entry
 	free    []uint32
-	pending int   // events scheduled and neither fired nor cancelled
-	warm    byte  // sum of what the read-ahead read: never used
-	noAhead bool  // SetReadAhead(false)
-	heap    qheap // the current tick (heap.go)
-	wheel   wheel // the near future (wheel.go)
-	far     qheap // beyond the wheel's horizon
-	events  uint64
-	budget  uint64 // 0 = unlimited
-	stopped bool
-	hash    uint64
-	trace   io.Writer
+	pending int  // events scheduled and neither fired nor cancelled
+	warm    byte // sum of what the read-ahead read: never used
+	noAhead bool // SetReadAhead(false)
+	// fromBatch says where peek found the earliest event: first in batch, or atop heap.
+	fromBatch bool
+	batch     tickBatch // the current tick's events from its wheel slot, sorted (batch.go)
+	heap      qheap     // the current tick's other events: scheduled during it, or from far (heap.go)
+	wheel     wheel     // the near future (wheel.go)
+	far       qheap     // beyond the wheel's horizon
+	events    uint64
+	budget    uint64 // 0 = unlimited
+	stopped   bool
+	hash      uint64
+	trace     io.Writer
 }
 
 const (
@@ -244,7 +247,7 @@ func (s *Sim) Step() bool {
 	if !ok {
 		return false
 	}
-	s.heap.pop() // peek leaves the earliest event at the top of the current heap
+	s.take() // peek leaves the earliest event first in the batch or at the top of the heap
 	e := &s.slots[slot]
 	at, fn, h, label := e.at, e.fn, e.h, e.label
 	e.fn, e.h, e.label, e.q = nil, nil, "", qNone

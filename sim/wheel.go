@@ -4,10 +4,11 @@ import "math/bits"
 
 // The queue has three parts. A timing wheel holds the near future: events whose tick (at >>
 // tickShift, about a millisecond) lies in (cursor, cursor+wheelSlots); scheduling there and
-// cancelling are O(1). The current heap (s.heap) holds the events of the current tick (and
-// earlier) in exact (at, seq) order; the far heap (s.far) holds the events beyond the wheel's
-// horizon. When the current heap is empty, the cursor moves to the earlier of the next occupied
-// wheel slot and the far heap's top, and that tick's events move into the current heap. The
+// cancelling are O(1). The current tick's events (and any earlier) wait in the batch, sorted
+// (batch.go), and in the current heap (s.heap), both in exact (at, seq) order; the far heap
+// (s.far) holds the events beyond the wheel's horizon. When the batch and the current heap are
+// empty, the cursor moves to the earlier of the next occupied wheel slot and the far heap's top,
+// and that tick's events move into the batch (from the wheel) and the heap (from far). The
 // dispatch order is therefore exactly (at, seq), the same as a single heap's: the wheel and the
 // split change the cost, never the order.
 
@@ -84,18 +85,19 @@ func (w *wheel) tickAt(i int64) int64 {
 	return w.cursor + 1 + ((i - (w.cursor + 1)) & wheelMask)
 }
 
-// drain moves the live events of the wheel slot of tick tk into the current heap, dropping the
-// stale wrefs (it reads each event's slab entry for its key). Unless read-ahead is off it also
-// reads ahead for the whole tick: each event's object as it goes (the reads are independent of
-// each other, so the CPU overlaps their cache misses), then whatever each Warmer names. The
-// tick's events then find their memory at hand when they fire.
+// drain moves the live events of the wheel slot of tick tk into the batch, dropping the stale
+// wrefs (it reads each event's slab entry for its key), and sorts the batch (batch.go). Unless
+// read-ahead is off it also reads ahead for the whole tick: each event's object as it goes (the
+// reads are independent of each other, so the CPU overlaps their cache misses), then whatever
+// each Warmer names. The tick's events then find their memory at hand when they fire.
 func (s *Sim) drain(tk int64) {
 	w := &s.wheel
 	i := tk & wheelMask
 	refs := w.slots[i]
+	b := s.batch.items[:0]
 	for _, r := range refs {
 		if e := &s.slots[r.slot]; e.gen == r.gen {
-			s.heap.push(e.item(r.slot))
+			b = append(b, e.item(r.slot))
 			if !s.noAhead {
 				s.warm += e.touch()
 			}
@@ -110,6 +112,8 @@ func (s *Sim) drain(tk int64) {
 			}
 		}
 	}
+	s.batch.items, s.batch.next = b, 0
+	s.batch.sort(Time(tk << tickShift))
 	w.n -= len(refs)
 	w.slots[i] = refs[:0]
 	w.occ[i>>6] &^= 1 << (i & 63)
@@ -117,16 +121,28 @@ func (s *Sim) drain(tk int64) {
 
 // peek returns the slab slot of the earliest pending event, moving the cursor and draining wheel
 // slots and the far heap as needed, and dropping the stale items it meets. It leaves that event
-// at the top of the current heap.
+// first in the batch or at the top of the current heap, and fromBatch saying which (take).
 func (s *Sim) peek() (uint32, bool) {
 	w := &s.wheel
 	for {
-		for len(s.heap.items) > 0 { // all of the current tick
-			top := &s.heap.items[0]
-			if s.live(top) {
+		// All of the current tick: the batch's first live item against the heap's.
+		bt := s.batch.first()
+		for bt != nil && !s.live(bt) {
+			s.batch.next++
+			bt = s.batch.first()
+		}
+		for len(s.heap.items) > 0 && !s.live(&s.heap.items[0]) {
+			s.heap.pop()
+		}
+		if len(s.heap.items) > 0 {
+			if top := &s.heap.items[0]; bt == nil || top.before(bt) {
+				s.fromBatch = false
 				return top.slot, true
 			}
-			s.heap.pop()
+		}
+		if bt != nil {
+			s.fromBatch = true
+			return bt.slot, true
 		}
 		next, ok := int64(0), false
 		if w.n > 0 {
@@ -142,6 +158,7 @@ func (s *Sim) peek() (uint32, bool) {
 		}
 		// Every wheel event lies at or after next, so the wheel's range stays valid.
 		w.cursor = next
+		s.batch.reset()
 		if w.n > 0 {
 			s.drain(next)
 		}

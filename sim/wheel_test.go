@@ -148,3 +148,66 @@ func TestWarmRunsBeforeItsTickAndChangesNothing(t *testing.T) {
 	require.NoError(t, s.Run())
 	require.Equal(t, []string{"warm a", "warm b", "fire b", "fire a"}, log)
 }
+
+// TestCrowdedTicksDispatchInOrder fills single ticks with many events — spread over the tick
+// (the batch's counting sort), crowded into one sub-tick at many instants (its fallback to a
+// full sort), and piled on one instant — with cancellations among them and more scheduled
+// into the running tick, and checks that they fire exactly in (time, schedule order).
+func TestCrowdedTicksDispatchInOrder(t *testing.T) {
+	tick := Time(1) << tickShift
+	sub := tick / tickBuckets
+	for _, tc := range []struct {
+		name   string
+		spread Time // offsets within the tick are drawn from [0, spread)
+		n      int
+	}{
+		{"spread over the tick", tick, 500},
+		{"crowded into one sub-tick", sub, 500},
+		{"all at one instant", 1, 300},
+		{"a few", tick, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(7)
+			r := s.Rand("crowd")
+			type ev struct {
+				at Time
+				id int
+			}
+			var fired []ev
+			var timers []Timer
+			id := 0
+			var add func(at Time)
+			add = func(at Time) {
+				id++
+				me := id
+				timers = append(timers, s.At(at, "crowd", func() {
+					fired = append(fired, ev{s.Now(), me})
+					if me%7 == 0 { // an event scheduled into the running tick
+						add(s.Now() + Time(r.Int64N(int64(tick-s.Now()%tick))))
+					}
+				}))
+			}
+			base := 5 * tick
+			for range tc.n {
+				add(base + Time(r.Int64N(int64(tc.spread))))
+			}
+			cancelled := map[int]bool{}
+			for k := range timers {
+				if k%5 == 3 {
+					require.True(t, timers[k].Stop())
+					cancelled[k+1] = true
+				}
+			}
+			require.NoError(t, s.Run())
+			for i, e := range fired {
+				require.False(t, cancelled[e.id], "cancelled event %d fired", e.id)
+				if i > 0 {
+					p := fired[i-1]
+					require.True(t, p.at < e.at || (p.at == e.at && p.id < e.id),
+						"event %d at %d fired after event %d at %d", e.id, e.at, p.id, p.at)
+				}
+			}
+			require.Equal(t, id-len(cancelled), len(fired), "every uncancelled event fired once")
+		})
+	}
+}
