@@ -91,7 +91,8 @@ func (v *Viewer) traceDatagram(k TraceKind, b []byte) {
 
 // PeekHeader reads an LLUDP datagram's flags, sequence number, message ID and
 // number of appended acks without decoding the body; a malformed header gives
-// message ID 0.
+// message ID 0. Like the decoder, it reads the extra header and the message number
+// zero-expanded when the datagram is zero-coded.
 func PeekHeader(b []byte) (flags lludp.Flags, seq uint32, id lludp.MsgID, acks int) {
 	if len(b) < 7 {
 		return 0, 0, 0, 0
@@ -103,24 +104,34 @@ func PeekHeader(b []byte) (flags lludp.Flags, seq uint32, id lludp.MsgID, acks i
 		acks = int(b[end-1])
 		end -= 1 + 4*acks
 	}
-	i := 6 + int(b[5]) // skip the extra header
-	// read up to 4 message-number bytes, expanding zero runs when zero-coded
+	extra := int(b[5])
+	if c := b[6]; extra == 0 && end > 6 && c != 0 && c != 0xFF {
+		return flags, seq, lludp.MsgID(c), acks // a High message: nearly every datagram
+	}
+	// Read the first extra+4 bytes after the header, expanding zero runs (00 N: N zeros, 00 00:
+	// 256) when zero-coded; keep the 4 after the extra header.
+	zc := flags&lludp.FlagZerocoded != 0
 	var num [4]byte
-	n := 0
-	for n < 4 && i < end {
-		c := b[i]
+	n, pos := 0, 0
+	for i := 6; n < 4 && i < end; {
+		c, count := b[i], 1
 		i++
-		if c == 0 && flags&lludp.FlagZerocoded != 0 && i < end {
-			run := int(b[i])
-			i++
-			for ; run > 0 && n < 4; run-- {
-				num[n] = 0
-				n++
+		if c == 0 && zc {
+			if i == end {
+				break // a run without its count: the decoder rejects the datagram
 			}
-			continue
+			if count = int(b[i]); count == 0 {
+				count = 256
+			}
+			i++
 		}
-		num[n] = c
-		n++
+		if skip := min(count, extra-pos); skip > 0 { // still inside the extra header
+			pos, count = pos+skip, count-skip
+		}
+		for ; count > 0 && n < 4; count-- {
+			num[n] = c
+			n++
+		}
 	}
 	switch {
 	case n >= 1 && num[0] != 0xFF:
