@@ -1,11 +1,14 @@
 package netem
 
 import (
+	"fmt"
 	"net/netip"
 	"reflect"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/stretchr/testify/require"
 
 	"gridlab/sim"
 )
@@ -268,4 +271,49 @@ func internetWithDrops() (*sim.Sim, *Network, *[]Drop, *Segment) {
 	n.OnDrop(func(d Drop) { *drops = append(*drops, d) })
 	inet := n.AddSegment("internet", netip.MustParsePrefix("0.0.0.0/0"), LinkParams{Latency: time.Millisecond})
 	return s, n, drops, inet
+}
+
+// TestManySocketsOnOneHostEachGetTheirDatagrams binds sockets on one host whose ports share
+// slots of the host's socket cache (9001 and 9033, 9002 and 9034), sends to them in turns —
+// a grid host's regions do — closes one and binds another on its port, and checks that every
+// datagram reaches the socket bound to its port at the time, and none the closed one.
+func TestManySocketsOnOneHostEachGetTheirDatagrams(t *testing.T) {
+	s, n, drops, inet := internetWithDrops()
+	grid, err := n.AddHost("grid", inet, netip.MustParseAddr("198.51.100.10"))
+	require.NoError(t, err)
+	viewer, err := n.AddHost("viewer", inet, netip.MustParseAddr("203.0.113.5"))
+	require.NoError(t, err)
+	got := map[string][]string{}
+	listen := func(port uint16, name string) *UDPConn {
+		c, err := grid.ListenUDP(port, func(_ netip.AddrPort, b []byte) { got[name] = append(got[name], string(b)) })
+		require.NoError(t, err)
+		return c
+	}
+	ports := []uint16{9001, 9033, 9002, 9034, 9003}
+	conns := map[uint16]*UDPConn{}
+	for _, p := range ports {
+		conns[p] = listen(p, fmt.Sprint(p))
+	}
+	out, err := viewer.ListenUDP(0, nil)
+	require.NoError(t, err)
+	send := func(round int, order ...uint16) {
+		for _, p := range order {
+			out.WriteTo([]byte(fmt.Sprintf("%d/%d", p, round)), netip.AddrPortFrom(grid.Addr(), p))
+		}
+		require.NoError(t, s.RunUntil(s.Now()+sim.Time(10*time.Millisecond)))
+	}
+	send(1, ports...)
+	send(2, ports...)
+	conns[9033].Close()
+	send(3, 9033) // 9033 is closed (alone, so that its slot is still its own): dropped
+	send(3, 9001, 9002, 9034, 9003)
+	listen(9033, "9033 again")
+	send(4, ports...)
+	for _, p := range []uint16{9001, 9002, 9034, 9003} {
+		require.Equal(t, []string{fmt.Sprintf("%d/1", p), fmt.Sprintf("%d/2", p), fmt.Sprintf("%d/3", p), fmt.Sprintf("%d/4", p)}, got[fmt.Sprint(p)], "socket %d", p)
+	}
+	require.Equal(t, []string{"9033/1", "9033/2"}, got["9033"], "the closed socket gets nothing after Close")
+	require.Equal(t, []string{"9033/4"}, got["9033 again"], "the new socket on the port gets what follows")
+	require.Len(t, *drops, 1)
+	require.Equal(t, DropNoListener, (*drops)[0].Reason)
 }

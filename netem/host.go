@@ -65,12 +65,16 @@ type Host struct {
 	ct        [2]map[uint64]*ctEntry // UDP and TCP flows by ctKey
 	ctPruneAt int
 
-	udp     map[uint32]*UDPConn // by port (a 4-byte key takes the map fast path)
-	nextUDP uint16
+	udp map[uint32]*UDPConn // by port (a 4-byte key takes the map fast path)
+	// udpSlots caches udp by port, direct-mapped (port % udpSlotCount); it is made when the
+	// host binds a second socket. A grid host's regions take turns at udpLast, and every turn
+	// was a map lookup (two per datagram, with the read-ahead's).
+	udpSlots *[udpSlotCount]*UDPConn
+	nextUDP  uint16
+	nextTCP  uint16 // beside nextUDP: the two share one word
 
 	listeners map[uint16]*TCPListener // nil until the host listens
 	conns     connTable
-	nextTCP   uint16
 
 	// Host is 256 bytes, a size class whose objects all start on a 64-byte boundary, so that the
 	// fields delivery reads share one cache line (TestHostLayout): pad it back if it shrinks.
@@ -320,7 +324,33 @@ func (h *Host) ListenUDP(port uint16, recv func(from netip.AddrPort, payload []b
 	}
 	c := &UDPConn{h: h, n: h.n, seg: h.Segment(), direct: h.sendsDirect(), local: netip.AddrPortFrom(h.Addr(), port), recv: recv}
 	h.udp[uint32(port)] = c
+	if len(h.udp) > 1 && h.udpSlots == nil {
+		h.udpSlots = new([udpSlotCount]*UDPConn)
+	}
+	if h.udpSlots != nil {
+		h.udpSlots[port%udpSlotCount] = c
+	}
 	return c, nil
+}
+
+// udpSlotCount is the size of a host's socket cache (Host.udpSlots): the 16 regions of a
+// standalone grid, on consecutive ports, each have a slot.
+const udpSlotCount = 32
+
+// udpFind returns the socket bound to port, or nil: from the host's cache of sockets if it
+// has one and the port's slot holds it, else from the map (refilling the slot).
+func (h *Host) udpFind(port uint16) *UDPConn {
+	s := h.udpSlots
+	if s != nil {
+		if c := s[port%udpSlotCount]; c != nil && c.local.Port() == port {
+			return c
+		}
+	}
+	c := h.udp[uint32(port)]
+	if c != nil && s != nil {
+		s[port%udpSlotCount] = c
+	}
+	return c
 }
 
 // nextFree returns the next port in the ephemeral range, starting at *next, for which free is true.
@@ -376,6 +406,9 @@ func (c *UDPConn) Close() {
 	if c.h.udp[uint32(c.local.Port())] == c {
 		delete(c.h.udp, uint32(c.local.Port()))
 	}
+	if s := c.h.udpSlots; s != nil && s[c.local.Port()%udpSlotCount] == c {
+		s[c.local.Port()%udpSlotCount] = nil
+	}
 	if c.h.udpLast == c {
 		c.h.udpLast, c.h.udpLastPort, c.h.udpLastRecv, c.h.udpLastWarm = nil, 0, nil, nil
 	}
@@ -399,7 +432,7 @@ func (h *Host) udpConn(port uint16) *UDPConn {
 	if c := h.udpLast; c != nil && h.udpLastPort == port {
 		return c
 	}
-	c := h.udp[uint32(port)]
+	c := h.udpFind(port)
 	if c != nil {
 		h.udpLast, h.udpLastPort, h.udpLastRecv, h.udpLastWarm = c, port, c.recv, c.warm
 	}

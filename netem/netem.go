@@ -574,7 +574,7 @@ func (p *packet) Warm() byte {
 	h := p.host
 	warm := h.udpLastWarm
 	if h.udpLast == nil || h.udpLastPort != p.dst.Port() {
-		c := h.udp[uint32(p.dst.Port())]
+		c := h.udpFind(p.dst.Port())
 		if c == nil {
 			return 0
 		}
