@@ -50,10 +50,9 @@ func (b *tickBatch) sort(base Time) {
 		insertionSort(it)
 		return
 	}
-	const shift = tickShift - bucketBits
 	var count [tickBuckets + 1]int32
 	for i := range it {
-		count[1+int((it[i].at-base)>>shift)&(tickBuckets-1)]++
+		count[1+subTick(it[i].at, base)]++
 	}
 	most := int32(0)
 	for k := 1; k <= tickBuckets; k++ {
@@ -66,12 +65,18 @@ func (b *tickBatch) sort(base Time) {
 	}
 	tmp := slices.Grow(b.tmp[:0], len(it))[:len(it)]
 	for i := range it {
-		k := int((it[i].at-base)>>shift) & (tickBuckets - 1)
+		k := subTick(it[i].at, base)
 		tmp[count[k]] = it[i]
 		count[k]++
 	}
 	insertionSort(tmp) // only items of one sub-tick can be out of order now
 	b.items, b.tmp = tmp, it
+}
+
+// subTick returns which of the tick's tickBuckets sub-ticks at (in the tick starting at base)
+// falls in.
+func subTick(at, base Time) int {
+	return int((at-base)>>(tickShift-bucketBits)) & (tickBuckets - 1)
 }
 
 // insertionSort sorts a by (at, seq); it is linear when a is nearly sorted.

@@ -112,7 +112,7 @@ func (s *Sim) drain(tk int64) {
 			}
 		}
 	}
-	s.batch.items, s.batch.next = b, 0
+	s.batch.items = b // peek reset the batch before draining
 	s.batch.sort(Time(tk << tickShift))
 	w.n -= len(refs)
 	w.slots[i] = refs[:0]
