@@ -21,11 +21,13 @@ func newBenchCmd() *cobra.Command {
 Each subcommand benchmarks one pipeline.`,
 		Example: `  gridlab bench udp
   gridlab bench udp --circuits 1000 --rate 10 --duration 10s
-  gridlab bench grid`,
+  gridlab bench grid
+  gridlab bench floor`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newBenchUDPCmd())
 	cmd.AddCommand(newBenchGridCmd())
+	cmd.AddCommand(newBenchFloorCmd())
 	return cmd
 }
 
