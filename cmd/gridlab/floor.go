@@ -15,6 +15,7 @@ func newBenchFloorCmd() *cobra.Command {
 		cfg   floor.Config
 		huge  bool
 		quiet bool
+		with  []string
 	)
 	cmd := &cobra.Command{
 		Use:   "floor",
@@ -26,6 +27,11 @@ codec, regions that find each datagram's client by its source endpoint and drop 
 one record per viewer and per client, a 1 ms event wheel, a trace hash. No logins, losses,
 observer, firewall or capture (lab/floor's package comment says exactly what is left out).
 
+--with puts the lab's own parts in place of the floor's, to price them: "kernel" runs the
+events on gridlab's simulation kernel (sim), "network" carries the datagrams through its
+virtual network (netem: a host and a socket per viewer) and needs "kernel". Run the floor and
+each layer one after another; the difference per event is the layer's cost.
+
 It prints the cost of an event here and now (from the first virtual second on; setting up is
 not timed) and what 100 million events would take at that cost. scale-100k dispatches ~101
 million, ~96 million of them in world, and its logins come on top: a lab that does this work no
@@ -33,12 +39,26 @@ better than the floor cannot run scale-100k faster than that on this machine, at
 (a VM's speed moves with its neighbours; compare runs made together). The same seed gives the
 same trace hash.`,
 		Example: `  gridlab bench floor
-  gridlab bench floor --viewers 50000 --duration 60s`,
+  gridlab bench floor --viewers 50000 --duration 60s
+  gridlab bench floor --with kernel,network`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if cfg.Duration < 2*time.Second {
 				return fmt.Errorf("--duration %v: the clock starts after the first virtual second; run at least 2s", cfg.Duration)
+			}
+			for _, l := range with {
+				switch l {
+				case "kernel":
+					cfg.Layers.Kernel = true
+				case "network":
+					cfg.Layers.Network = true
+				default:
+					return fmt.Errorf("--with %q: the layers are kernel and network", l)
+				}
+			}
+			if cfg.Layers.Network && !cfg.Layers.Kernel {
+				return fmt.Errorf("--with network: netem runs on the kernel; use --with kernel,network")
 			}
 			var h *hugePages
 			if huge {
@@ -76,6 +96,7 @@ same trace hash.`,
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed for the viewers' phases and identities and the path's jitter")
 	f.BoolVar(&huge, "huge-pages", true, "on Linux, ask for transparent huge pages for the heap, as gridlab run does")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	f.StringSliceVar(&with, "with", nil, "the lab's layers to run in place of the floor's: kernel, network (network needs kernel)")
 	return cmd
 }
 
@@ -83,7 +104,14 @@ same trace hash.`,
 // second to the end.
 func printFloor(w io.Writer, cfg floor.Config, r floor.Result, timed uint64, wall time.Duration) {
 	perEvent := float64(wall.Nanoseconds()) / float64(max(timed, 1))
-	fmt.Fprintf(w, "floor: %d viewers in world on %d regions for %v virtual\n", cfg.Viewers, floor.Regions, cfg.Duration)
+	on := "the floor alone"
+	switch {
+	case cfg.Layers.Network:
+		on = "the lab's kernel and network"
+	case cfg.Layers.Kernel:
+		on = "the lab's kernel"
+	}
+	fmt.Fprintf(w, "floor: %d viewers in world on %d regions for %v virtual, on %s\n", cfg.Viewers, floor.Regions, cfg.Duration, on)
 	fmt.Fprintf(w, "  events       %d (%d datagrams; %d AgentUpdates decoded, %d pings answered, mean RTT %v)\n",
 		r.Events, r.Datagrams, r.AgentUpdates, r.Pings, r.MeanRTT.Round(time.Microsecond))
 	fmt.Fprintf(w, "  wall         %v for the %d events after the first virtual second: %.0f ns per event, %.2f M events/s\n",

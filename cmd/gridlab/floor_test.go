@@ -14,7 +14,7 @@ func TestBenchFloorPrintsTheCostOfAnEventAndIsRepeatable(t *testing.T) {
 	args := []string{"bench", "floor", "--viewers", "200", "--duration", "3s", "--huge-pages=false"}
 	out, errOut, err := execute(t, args...)
 	require.NoError(t, err)
-	assert.Regexp(t, `floor: 200 viewers in world on 16 regions for 3s virtual`, out)
+	assert.Regexp(t, `floor: 200 viewers in world on 16 regions for 3s virtual, on the floor alone`, out)
 	assert.Regexp(t, `wall +\S+ for the \d+ events after the first virtual second: \d+ ns per event`, out)
 	assert.Regexp(t, `100 M events at this cost: \d+ s`, out)
 	assert.Empty(t, errOut, "progress comes every 10 virtual seconds")
@@ -24,10 +24,32 @@ func TestBenchFloorPrintsTheCostOfAnEventAndIsRepeatable(t *testing.T) {
 	assert.Equal(t, hashLine(t, out), hashLine(t, again), "the same seed gives the same trace hash")
 }
 
-func TestBenchFloorRefusesARunTooShortToTime(t *testing.T) {
-	_, _, err := execute(t, "bench", "floor", "--viewers", "10", "--duration", "1500ms")
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "--duration 1.5s")
+// --with runs the same workload on the lab's own parts, and says so.
+func TestBenchFloorWithTheLabsLayersSaysWhichItRan(t *testing.T) {
+	for _, tc := range []struct{ with, says string }{
+		{"kernel", "on the lab's kernel"},
+		{"kernel,network", "on the lab's kernel and network"},
+	} {
+		out, _, err := execute(t, "bench", "floor", "--viewers", "50", "--duration", "2s", "--huge-pages=false", "--with", tc.with)
+		require.NoError(t, err, tc.with)
+		assert.Contains(t, out, tc.says+"\n", tc.with)
+		assert.Regexp(t, `\d+ ns per event`, out, tc.with)
+	}
+}
+
+func TestBenchFloorRefusesWhatItCannotRun(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--duration", "1500ms"}, "--duration 1.5s"},
+		{[]string{"--with", "observer"}, `--with "observer": the layers are kernel and network`},
+		{[]string{"--with", "network"}, "use --with kernel,network"},
+	} {
+		_, _, err := execute(t, append([]string{"bench", "floor", "--viewers", "10"}, tc.args...)...)
+		require.Error(t, err, "%v", tc.args)
+		assert.Contains(t, err.Error(), tc.want)
+	}
 }
 
 func hashLine(t *testing.T, out string) string {

@@ -2,16 +2,18 @@ package floor
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
 
 	"gridlab/lab/addrmap"
 	"gridlab/lab/lludp"
+	"gridlab/netem"
+	"gridlab/sim"
 )
 
 // The workload: scale-100k's in-world steady state.
@@ -36,9 +38,22 @@ type Config struct {
 	Viewers  int           // in world from the start, spread evenly over the Regions
 	Duration time.Duration // virtual time
 	Seed     uint64        // the viewers' phases, identities and the path's jitter
+	Layers   Layers        // the lab's own parts to put in place of the floor's
 
 	// Second, if set, is called at every virtual second with the events dispatched so far.
 	Second func(at time.Duration, events uint64)
+}
+
+// Layers are the lab's own parts a run puts in place of the floor's, to price each one: the
+// same workload, the cost of an event with and without.
+type Layers struct {
+	// Kernel runs the events on sim.Sim — a Handler per timer and per datagram, the lab's event
+	// labels, sim's trace hash — instead of the floor's wheel.
+	Kernel bool
+	// Network carries the datagrams through netem — a host and a socket per viewer, the grid's
+	// host with a socket per region, one segment of 30 ms ± 3 ms (uniform) — instead of
+	// the floor's copy into a packet and scheduled arrival. It needs Kernel.
+	Network bool
 }
 
 // Result is what a run did.
@@ -59,8 +74,19 @@ func Run(cfg Config) (Result, error) {
 	if cfg.Duration <= 0 || cfg.Duration > maxDuration {
 		return Result{}, fmt.Errorf("floor: duration %v: want more than 0 and at most %v", cfg.Duration, maxDuration)
 	}
-	w := newWorld(cfg)
-	if err := w.run(); err != nil {
+	if cfg.Layers.Network && !cfg.Layers.Kernel {
+		return Result{}, errors.New("floor: the network layer (netem) runs on the kernel layer (sim): add it")
+	}
+	w, err := newWorld(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	if cfg.Layers.Kernel {
+		err = w.runKernel()
+	} else {
+		err = w.run()
+	}
+	if err != nil {
 		return Result{}, err
 	}
 	return w.result(), nil
@@ -72,12 +98,16 @@ const (
 	viewerUpdate kind = iota // a viewer's AgentUpdate timer
 	viewerPing               // a viewer's StartPingCheck timer
 	regionPing               // a region's StartPingCheck timer for one client
-	toRegion                 // a datagram arrives at a region
-	toViewer                 // a datagram arrives at a viewer
+	toRegion                 // a datagram arrives at a region (the floor's network)
+	toViewer                 // a datagram arrives at a viewer (the floor's network)
 )
 
-// event is 16 bytes. ns is its time within its tick; who is a viewer's index, or a client's
-// in region n (regionPing); for an arrival, pkt is its packet and n its length.
+// labels are the events' labels on the kernel: the lab's own.
+var labels = [...]string{"viewer-agent-update", "viewer-ping", "region-ping", "netem/arrive", "netem/arrive"}
+
+// event is 16 bytes. ns is its time within its tick (the floor's wheel); who is a viewer's
+// index, a region's (toRegion), or a client's in region n (regionPing); for an arrival, pkt is
+// its packet and n its length.
 type event struct {
 	ns   uint32
 	who  uint32
@@ -126,7 +156,7 @@ type region struct {
 	au      lludp.AgentUpdate
 }
 
-// packet is a datagram in flight: its source and a copy of its bytes.
+// packet is a datagram in flight on the floor's network: its source and a copy of its bytes.
 type packet struct {
 	src netip.AddrPort
 	b   [packetRoom]byte
@@ -135,15 +165,7 @@ type packet struct {
 type world struct {
 	cfg     Config
 	now     int64
-	cur     int64 // the tick being dispatched
-	slots   [wheelSlots][]event
-	batch   []event
-	order   []uint64 // the batch's events as ns << 32 | index in the batch, sorted
-	hash    uint64
-	events  uint64
 	rng     *rand.Rand
-	pkts    []packet
-	free    []int32
 	viewers []viewer
 	regions [Regions]region
 	dec     lludp.Decoder // the viewers'
@@ -151,10 +173,31 @@ type world struct {
 	ping    lludp.StartPingCheck
 	pong    lludp.CompletePingCheck
 	res     Result
+
+	// The floor's wheel and network (wheel.go).
+	cur    int64 // the tick being dispatched
+	slots  [wheelSlots][]event
+	batch  []event
+	order  []uint64 // the batch's events as ns << 32 | index in the batch, sorted
+	hash   uint64
+	events uint64
+	pkts   []packet
+	free   []int32
+
+	// The lab's kernel and network, when Layers asks for them (layers.go).
+	s     *sim.Sim
+	tasks []*task // idle tasks, for datagrams on the floor's network
+	net   *netem.Network
+	vsock []*netem.UDPConn // by viewer
+	rsock [Regions]*netem.UDPConn
+	err   error // the first error in a netem callback
 }
 
-func newWorld(cfg Config) *world {
+func newWorld(cfg Config) (*world, error) {
 	w := &world{cfg: cfg, hash: fnvOffset, rng: rand.New(rand.NewPCG(cfg.Seed, 0x666c6f6f72)), out: make([]byte, 0, 512)}
+	if cfg.Layers.Kernel {
+		w.s = sim.New(cfg.Seed)
+	}
 	for i := range w.regions {
 		w.regions[i].ep = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, 10}), uint16(regionPortLo+i))
 	}
@@ -178,73 +221,43 @@ func newWorld(cfg Config) *world {
 			CameraLeftAxis: [3]float32{0, 1, 0}, CameraUpAxis: [3]float32{0, 0, 1}, Far: 64,
 		})
 	}
+	if cfg.Layers.Network {
+		if err := w.buildNetwork(); err != nil {
+			return nil, err
+		}
+	}
 	// Every timer starts at a random phase within its period.
 	for i := range w.viewers {
-		w.after(1+w.rng.Int64N(int64(updateEvery)), event{kind: viewerUpdate, who: uint32(i)})
-		w.after(1+w.rng.Int64N(int64(pingEvery)), event{kind: viewerPing, who: uint32(i)})
+		w.after(1+w.rng.Int64N(int64(updateEvery)), event{kind: viewerUpdate, who: uint32(i)}, nil)
+		w.after(1+w.rng.Int64N(int64(pingEvery)), event{kind: viewerPing, who: uint32(i)}, nil)
 	}
 	for r := range w.regions {
 		for c := range w.regions[r].clients {
-			w.after(1+w.rng.Int64N(int64(pingEvery)), event{kind: regionPing, who: uint32(c), n: uint16(r)})
+			w.after(1+w.rng.Int64N(int64(pingEvery)), event{kind: regionPing, who: uint32(c), n: uint16(r)}, nil)
 		}
 	}
-	return w
+	return w, nil
 }
 
-// after schedules e d nanoseconds from now; d is at least 1 ns and less than the wheel's span,
-// and never lands in the tick being dispatched (the workload's shortest delay is the path's).
-// A slot's events are in the order they were scheduled, which orders events due at the same
-// nanosecond.
-func (w *world) after(d int64, e event) {
-	at := w.now + d
-	t := at / tick
-	e.ns = uint32(at - t*tick)
-	w.slots[t%wheelSlots] = append(w.slots[t%wheelSlots], e)
-}
-
-func (w *world) run() error {
-	end := int64(w.cfg.Duration)
-	for w.cur = 0; w.cur*tick < end; w.cur++ {
-		if w.cfg.Second != nil && w.cur%1000 == 0 && w.cur > 0 {
-			w.cfg.Second(time.Duration(w.cur*tick), w.events)
-		}
-		s := &w.slots[w.cur%wheelSlots]
-		if len(*s) == 0 {
-			continue
-		}
-		// Take the tick's events, leaving the slot an empty buffer for the tick a lap on.
-		w.batch, *s = *s, w.batch[:0]
-		w.order = w.order[:0]
-		for i, e := range w.batch {
-			w.order = append(w.order, uint64(e.ns)<<32|uint64(i))
-		}
-		slices.Sort(w.order) // by time, then by scheduling order
-		base := w.cur * tick
-		for _, o := range w.order {
-			e := w.batch[uint32(o)]
-			w.now = base + int64(e.ns)
-			if w.now >= end {
-				return nil
-			}
-			w.events++
-			w.mix(uint64(w.now))
-			w.mix(uint64(e.kind))
-			if err := w.fire(e); err != nil {
-				return fmt.Errorf("floor: at %v: %w", time.Duration(w.now), err)
-			}
-		}
+// after schedules e d nanoseconds from now, on the floor's wheel or the kernel. On the kernel a
+// timer passes the task it fired from (t), which it reuses; nil takes an idle one.
+func (w *world) after(d int64, e event, t *task) {
+	if w.s != nil {
+		w.afterKernel(d, e, t)
+		return
 	}
-	return nil
+	w.afterWheel(d, e)
 }
 
-func (w *world) fire(e event) error {
+// fire runs a timer, or an arrival on the floor's network; t is its task on the kernel.
+func (w *world) fire(e event, t *task) error {
 	switch e.kind {
 	case viewerUpdate:
 		v := &w.viewers[e.who]
 		v.seq++
 		w.out = lludp.Encode(w.out[:0], 0, v.seq, &v.au, nil)
-		w.viewerSends(v, lludp.MsgAgentUpdate)
-		w.after(int64(updateEvery), e)
+		w.viewerSends(e.who, lludp.MsgAgentUpdate)
+		w.after(int64(updateEvery), e, t)
 	case viewerPing:
 		v := &w.viewers[e.who]
 		v.seq++
@@ -252,74 +265,55 @@ func (w *world) fire(e event) error {
 		v.pingAt = w.now
 		w.ping = lludp.StartPingCheck{PingID: v.pingID}
 		w.out = lludp.Encode(w.out[:0], 0, v.seq, &w.ping, nil)
-		w.viewerSends(v, lludp.MsgStartPingCheck)
-		w.after(int64(pingEvery), e)
+		w.viewerSends(e.who, lludp.MsgStartPingCheck)
+		w.after(int64(pingEvery), e, t)
 	case regionPing:
-		rg := &w.regions[e.n]
-		cl := &rg.clients[e.who]
+		cl := &w.regions[e.n].clients[e.who]
 		cl.seq++
 		cl.pingID++
 		cl.pingAt = w.now
 		w.ping = lludp.StartPingCheck{PingID: cl.pingID}
 		w.out = lludp.Encode(w.out[:0], 0, cl.seq, &w.ping, nil)
-		w.send(rg.ep, &cl.pathFree, event{kind: toViewer, who: cl.viewer})
-		w.after(int64(pingEvery), e)
-	case toRegion:
-		return w.regionReceives(e)
-	case toViewer:
-		return w.viewerReceives(e)
+		w.regionSends(int(e.n), cl)
+		w.after(int64(pingEvery), e, t)
+	case toRegion, toViewer:
+		return w.arrive(e)
 	}
 	return nil
 }
 
-// viewerSends sends w.out, a message id, from viewer v to its region.
-func (w *world) viewerSends(v *viewer, id lludp.MsgID) {
+// viewerSends sends w.out, a message id, from viewer who to its region.
+func (w *world) viewerSends(who uint32, id lludp.MsgID) {
+	v := &w.viewers[who]
 	w.note(v, id)
+	w.res.Datagrams++
+	if w.net != nil {
+		w.vsock[who].WriteTo(w.out, w.regions[v.region].ep)
+		return
+	}
 	w.send(v.ep, &v.pathFree, event{kind: toRegion, who: uint32(v.region)})
 }
 
-// send copies w.out into a packet from src and schedules its arrival, after the path's latency
-// and no earlier than the datagram before it on the same path (*pathFree).
-func (w *world) send(src netip.AddrPort, pathFree *int64, e event) {
-	var p int32
-	if n := len(w.free); n > 0 {
-		p = w.free[n-1]
-		w.free = w.free[:n-1]
-	} else {
-		w.pkts = append(w.pkts, packet{})
-		p = int32(len(w.pkts) - 1)
-	}
-	pk := &w.pkts[p]
-	pk.src = src
-	e.pkt, e.n = p, uint16(copy(pk.b[:], w.out))
-	at := max(w.now+int64(pathLatency)+w.rng.Int64N(int64(pathJitter)), *pathFree)
-	*pathFree = at
+// regionSends sends w.out from region r to client cl's viewer.
+func (w *world) regionSends(r int, cl *client) {
 	w.res.Datagrams++
-	w.after(at-w.now, e)
+	if w.net != nil {
+		w.rsock[r].WriteTo(w.out, w.viewers[cl.viewer].ep)
+		return
+	}
+	w.send(w.regions[r].ep, &cl.pathFree, event{kind: toViewer, who: cl.viewer})
 }
 
-// delivered returns an arriving packet's source and bytes, mixed into the trace hash; the
-// packet goes back to the pool after the handler (release).
-func (w *world) delivered(e event) (netip.AddrPort, []byte) {
-	pk := &w.pkts[e.pkt]
-	b := pk.b[:e.n]
-	w.mixBytes(b)
-	return pk.src, b
-}
-
-func (w *world) release(e event) { w.free = append(w.free, e.pkt) }
-
-func (w *world) regionReceives(e event) error {
-	defer w.release(e)
-	src, b := w.delivered(e)
-	rg := &w.regions[e.who]
+// regionGot handles a datagram from src at region r.
+func (w *world) regionGot(r int, src netip.AddrPort, b []byte) error {
+	rg := &w.regions[r]
 	c, ok := rg.byEP.Get(src)
 	if !ok {
-		return fmt.Errorf("region %d: datagram from unknown endpoint %s", e.who, src)
+		return fmt.Errorf("region %d: datagram from unknown endpoint %s", r, src)
 	}
 	p, err := rg.dec.Decode(b)
 	if err != nil {
-		return fmt.Errorf("region %d: from %s: %w", e.who, src, err)
+		return fmt.Errorf("region %d: from %s: %w", r, src, err)
 	}
 	cl := &rg.clients[c]
 	if !fresh(&cl.inHigh, &cl.inSeen, p.Seq) {
@@ -328,34 +322,33 @@ func (w *world) regionReceives(e event) error {
 	switch p.ID {
 	case lludp.MsgAgentUpdate:
 		if err := rg.au.DecodeBody(p.Body); err != nil {
-			return fmt.Errorf("region %d: AgentUpdate from %s: %w", e.who, src, err)
+			return fmt.Errorf("region %d: AgentUpdate from %s: %w", r, src, err)
 		}
 		cl.pos = rg.au.CameraCenter
 		cl.updates++
 	case lludp.MsgStartPingCheck:
 		if err := w.ping.DecodeBody(p.Body); err != nil {
-			return fmt.Errorf("region %d: StartPingCheck from %s: %w", e.who, src, err)
+			return fmt.Errorf("region %d: StartPingCheck from %s: %w", r, src, err)
 		}
 		cl.seq++
 		w.pong.PingID = w.ping.PingID
 		w.out = lludp.Encode(w.out[:0], 0, cl.seq, &w.pong, nil)
-		w.send(rg.ep, &cl.pathFree, event{kind: toViewer, who: cl.viewer})
+		w.regionSends(r, cl)
 	case lludp.MsgCompletePingCheck:
 		cl.rttSum += w.now - cl.pingAt
 		cl.pings++
 	default:
-		return fmt.Errorf("region %d: unexpected %s from %s", e.who, p.ID, src)
+		return fmt.Errorf("region %d: unexpected %s from %s", r, p.ID, src)
 	}
 	return nil
 }
 
-func (w *world) viewerReceives(e event) error {
-	defer w.release(e)
-	_, b := w.delivered(e)
-	v := &w.viewers[e.who]
+// viewerGot handles a datagram at viewer who.
+func (w *world) viewerGot(who uint32, b []byte) error {
+	v := &w.viewers[who]
 	p, err := w.dec.Decode(b)
 	if err != nil {
-		return fmt.Errorf("viewer %d: %w", e.who, err)
+		return fmt.Errorf("viewer %d: %w", who, err)
 	}
 	w.note(v, p.ID)
 	if !fresh(&v.inHigh, &v.inSeen, p.Seq) {
@@ -364,17 +357,17 @@ func (w *world) viewerReceives(e event) error {
 	switch p.ID {
 	case lludp.MsgStartPingCheck:
 		if err := w.ping.DecodeBody(p.Body); err != nil {
-			return fmt.Errorf("viewer %d: StartPingCheck: %w", e.who, err)
+			return fmt.Errorf("viewer %d: StartPingCheck: %w", who, err)
 		}
 		v.seq++
 		w.pong.PingID = w.ping.PingID
 		w.out = lludp.Encode(w.out[:0], 0, v.seq, &w.pong, nil)
-		w.viewerSends(v, lludp.MsgCompletePingCheck)
+		w.viewerSends(who, lludp.MsgCompletePingCheck)
 	case lludp.MsgCompletePingCheck:
 		v.rttSum += w.now - v.pingAt
 		v.pings++
 	default:
-		return fmt.Errorf("viewer %d: unexpected %s", e.who, p.ID)
+		return fmt.Errorf("viewer %d: unexpected %s", who, p.ID)
 	}
 	return nil
 }
@@ -410,22 +403,12 @@ func fresh(high *uint32, seen *uint64, seq uint32) bool {
 	}
 }
 
-func (w *world) mix(x uint64) { w.hash = (w.hash ^ x) * fnvPrime }
-
-func (w *world) mixBytes(b []byte) {
-	h := w.hash
-	for ; len(b) >= 8; b = b[8:] {
-		h = (h ^ binary.LittleEndian.Uint64(b)) * fnvPrime
-	}
-	for _, c := range b {
-		h = (h ^ uint64(c)) * fnvPrime
-	}
-	w.hash = (h ^ 0xFF) * fnvPrime
-}
-
 func (w *world) result() Result {
 	r := w.res
 	r.Events, r.TraceHash = w.events, w.hash
+	if w.s != nil {
+		r.Events, r.TraceHash = w.s.Events(), w.s.TraceHash()
+	}
 	var rtt int64
 	for i := range w.viewers {
 		r.Pings += uint64(w.viewers[i].pings)

@@ -9,11 +9,29 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// layerSets are the runs every behaviour test makes: the floor alone, on the lab's kernel, and
+// on the lab's kernel and network.
+var layerSets = []struct {
+	name   string
+	layers Layers
+}{
+	{"floor", Layers{}},
+	{"kernel", Layers{Kernel: true}},
+	{"kernel+network", Layers{Kernel: true, Network: true}},
+}
+
 // The workload's traffic, checked from what the receivers decoded: every viewer's AgentUpdates
-// reach its region once a second, and both ends' pings come back after two path crossings.
+// reach its region once a second, and both ends' pings come back after two path crossings —
+// whichever parts carry them.
 func TestEveryViewerIsHeardAndEveryPingAnswered(t *testing.T) {
+	for _, ls := range layerSets {
+		t.Run(ls.name, func(t *testing.T) { testTraffic(t, ls.layers) })
+	}
+}
+
+func testTraffic(t *testing.T, layers Layers) {
 	const viewers, secs = 320, 20
-	r, err := Run(Config{Viewers: viewers, Duration: secs * time.Second, Seed: 1})
+	r, err := Run(Config{Viewers: viewers, Duration: secs * time.Second, Seed: 1, Layers: layers})
 	require.NoError(t, err)
 
 	// Each viewer sends 20 updates in 20 s (its first within the first second); only one sent
@@ -32,7 +50,13 @@ func TestEveryViewerIsHeardAndEveryPingAnswered(t *testing.T) {
 }
 
 func TestTheSameSeedGivesTheSameRunAndAnotherSeedAnother(t *testing.T) {
-	cfg := Config{Viewers: 100, Duration: 10 * time.Second, Seed: 7}
+	for _, ls := range layerSets {
+		t.Run(ls.name, func(t *testing.T) { testSeeds(t, ls.layers) })
+	}
+}
+
+func testSeeds(t *testing.T, layers Layers) {
+	cfg := Config{Viewers: 100, Duration: 10 * time.Second, Seed: 7, Layers: layers}
 	a, err := Run(cfg)
 	require.NoError(t, err)
 	b, err := Run(cfg)
@@ -46,15 +70,21 @@ func TestTheSameSeedGivesTheSameRunAndAnotherSeedAnother(t *testing.T) {
 }
 
 func TestTheSecondCallbackSeesEveryVirtualSecond(t *testing.T) {
-	var seen []time.Duration
-	var last uint64
-	_, err := Run(Config{Viewers: 10, Duration: 3500 * time.Millisecond, Second: func(at time.Duration, events uint64) {
-		seen = append(seen, at)
-		assert.GreaterOrEqual(t, events, last, "events only grow")
-		last = events
-	}})
-	require.NoError(t, err)
-	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, seen)
+	for _, ls := range layerSets {
+		t.Run(ls.name, func(t *testing.T) {
+			var seen []time.Duration
+			var last uint64
+			r, err := Run(Config{Viewers: 10, Duration: 3500 * time.Millisecond, Layers: ls.layers,
+				Second: func(at time.Duration, events uint64) {
+					seen = append(seen, at)
+					assert.Greater(t, events, last, "every second dispatches events")
+					last = events
+				}})
+			require.NoError(t, err)
+			assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, seen)
+			assert.Greater(t, r.Events, last, "the last half second dispatches events too")
+		})
+	}
 }
 
 func TestAConfigOutOfRangeIsRefusedNamingTheSetting(t *testing.T) {
@@ -66,6 +96,7 @@ func TestAConfigOutOfRangeIsRefusedNamingTheSetting(t *testing.T) {
 		{Config{Viewers: maxViewers + 1, Duration: time.Second}, fmt.Sprintf("viewers %d", maxViewers+1)},
 		{Config{Viewers: 1}, "duration 0s"},
 		{Config{Viewers: 1, Duration: 25 * time.Hour}, "duration 25h0m0s"},
+		{Config{Viewers: 1, Duration: time.Second, Layers: Layers{Network: true}}, "runs on the kernel layer"},
 	} {
 		_, err := Run(tc.cfg)
 		require.Error(t, err, "%+v", tc.cfg)
@@ -97,21 +128,24 @@ func TestFreshAcceptsEachSequenceNumberOnce(t *testing.T) {
 	}
 }
 
-// BenchmarkFloor runs 10 virtual seconds of the workload; ns/event is the floor's cost of an
-// event on this machine (without the huge pages `gridlab bench floor` asks for).
+// BenchmarkFloor runs 10 virtual seconds of the workload on the floor alone and with the lab's
+// layers; ns/event is the cost of an event on this machine (without the huge pages `gridlab
+// bench floor` asks for).
 func BenchmarkFloor(b *testing.B) {
-	for _, n := range []int{4000, 16000} {
-		b.Run(fmt.Sprintf("viewers=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			var events uint64
-			for b.Loop() {
-				r, err := Run(Config{Viewers: n, Duration: 10 * time.Second, Seed: 1})
-				if err != nil {
-					b.Fatal(err)
+	for _, ls := range layerSets {
+		for _, n := range []int{4000, 16000} {
+			b.Run(fmt.Sprintf("%s/viewers=%d", ls.name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				var events uint64
+				for b.Loop() {
+					r, err := Run(Config{Viewers: n, Duration: 10 * time.Second, Seed: 1, Layers: ls.layers})
+					if err != nil {
+						b.Fatal(err)
+					}
+					events += r.Events
 				}
-				events += r.Events
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
-		})
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
+			})
+		}
 	}
 }
