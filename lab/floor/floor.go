@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"gridlab/lab/addrmap"
+	"gridlab/lab/circuit"
 	"gridlab/lab/lludp"
 	"gridlab/netem"
 	"gridlab/sim"
@@ -54,6 +55,10 @@ type Layers struct {
 	// host with a socket per region, one segment of 30 ms ± 3 ms (uniform) — instead of
 	// the floor's copy into a packet and scheduled arrival. It needs Kernel.
 	Network bool
+	// Circuit gives each viewer and each region client a lab/circuit.Circuit, which numbers,
+	// encodes, decodes, deduplicates and answers pings as the lab's do, instead of the
+	// floor's sequence counter and window. It needs Kernel (a circuit's clock).
+	Circuit bool
 }
 
 // Result is what a run did.
@@ -76,6 +81,9 @@ func Run(cfg Config) (Result, error) {
 	}
 	if cfg.Layers.Network && !cfg.Layers.Kernel {
 		return Result{}, errors.New("floor: the network layer (netem) runs on the kernel layer (sim): add it")
+	}
+	if cfg.Layers.Circuit && !cfg.Layers.Kernel {
+		return Result{}, errors.New("floor: the circuit layer's clock is the kernel layer (sim): add it")
 	}
 	w, err := newWorld(cfg)
 	if err != nil {
@@ -119,8 +127,10 @@ type event struct {
 // viewer is one viewer's whole state.
 type viewer struct {
 	ep       netip.AddrPort
-	au       lludp.Prepared // a viewer standing still sends the same AgentUpdate
-	pathFree int64          // when the last datagram on the path to the region arrives: the path is FIFO
+	au       lludp.Prepared   // a viewer standing still sends the same AgentUpdate
+	c        *circuit.Circuit // Layers.Circuit
+	link     endLink          // c's link, in the record, as the lab's viewer is its circuit's
+	pathFree int64            // when the last datagram on the path to the region arrives: the path is FIFO
 	pingAt   int64
 	rttSum   int64
 	inSeen   uint64 // the 64 sequence numbers below inHigh that arrived
@@ -135,6 +145,8 @@ type viewer struct {
 
 // client is a region's state for one viewer.
 type client struct {
+	c        *circuit.Circuit // Layers.Circuit
+	link     endLink          // c's link, in the record
 	pathFree int64
 	pingAt   int64
 	rttSum   int64
@@ -226,6 +238,9 @@ func newWorld(cfg Config) (*world, error) {
 			return nil, err
 		}
 	}
+	if cfg.Layers.Circuit {
+		w.buildCircuits()
+	}
 	// Every timer starts at a random phase within its period.
 	for i := range w.viewers {
 		w.after(1+w.rng.Int64N(int64(updateEvery)), event{kind: viewerUpdate, who: uint32(i)}, nil)
@@ -253,28 +268,21 @@ func (w *world) after(d int64, e event, t *task) {
 func (w *world) fire(e event, t *task) error {
 	switch e.kind {
 	case viewerUpdate:
-		v := &w.viewers[e.who]
-		v.seq++
-		w.out = lludp.Encode(w.out[:0], 0, v.seq, &v.au, nil)
-		w.viewerSends(e.who, lludp.MsgAgentUpdate)
+		w.viewerSend(e.who, &w.viewers[e.who].au)
 		w.after(int64(updateEvery), e, t)
 	case viewerPing:
 		v := &w.viewers[e.who]
-		v.seq++
 		v.pingID++
 		v.pingAt = w.now
 		w.ping = lludp.StartPingCheck{PingID: v.pingID}
-		w.out = lludp.Encode(w.out[:0], 0, v.seq, &w.ping, nil)
-		w.viewerSends(e.who, lludp.MsgStartPingCheck)
+		w.viewerSend(e.who, &w.ping)
 		w.after(int64(pingEvery), e, t)
 	case regionPing:
 		cl := &w.regions[e.n].clients[e.who]
-		cl.seq++
 		cl.pingID++
 		cl.pingAt = w.now
 		w.ping = lludp.StartPingCheck{PingID: cl.pingID}
-		w.out = lludp.Encode(w.out[:0], 0, cl.seq, &w.ping, nil)
-		w.regionSends(int(e.n), cl)
+		w.regionSend(int(e.n), cl, &w.ping)
 		w.after(int64(pingEvery), e, t)
 	case toRegion, toViewer:
 		return w.arrive(e)
@@ -282,26 +290,50 @@ func (w *world) fire(e event, t *task) error {
 	return nil
 }
 
-// viewerSends sends w.out, a message id, from viewer who to its region.
-func (w *world) viewerSends(who uint32, id lludp.MsgID) {
+// viewerSend sends m from viewer who to its region: through its circuit, or numbered and
+// encoded here.
+func (w *world) viewerSend(who uint32, m lludp.Message) {
 	v := &w.viewers[who]
-	w.note(v, id)
-	w.res.Datagrams++
-	if w.net != nil {
-		w.vsock[who].WriteTo(w.out, w.regions[v.region].ep)
+	if v.c != nil {
+		v.c.Send(m) // the circuit's link puts the datagram in w.out and transmits it
 		return
 	}
-	w.send(v.ep, &v.pathFree, event{kind: toRegion, who: uint32(v.region)})
+	v.seq++
+	w.out = lludp.Encode(w.out[:0], 0, v.seq, m, nil)
+	w.viewerTransmit(who, w.out)
 }
 
-// regionSends sends w.out from region r to client cl's viewer.
-func (w *world) regionSends(r int, cl *client) {
-	w.res.Datagrams++
-	if w.net != nil {
-		w.rsock[r].WriteTo(w.out, w.viewers[cl.viewer].ep)
+// regionSend sends m from region r to client cl's viewer, as viewerSend does.
+func (w *world) regionSend(r int, cl *client, m lludp.Message) {
+	if cl.c != nil {
+		cl.c.Send(m)
 		return
 	}
-	w.send(w.regions[r].ep, &cl.pathFree, event{kind: toViewer, who: cl.viewer})
+	cl.seq++
+	w.out = lludp.Encode(w.out[:0], 0, cl.seq, m, nil)
+	w.regionTransmit(r, cl, w.out)
+}
+
+// viewerTransmit puts datagram b on the path from viewer who to its region.
+func (w *world) viewerTransmit(who uint32, b []byte) {
+	v := &w.viewers[who]
+	w.note(v, b)
+	w.res.Datagrams++
+	if w.net != nil {
+		w.vsock[who].WriteTo(b, w.regions[v.region].ep)
+		return
+	}
+	w.send(v.ep, &v.pathFree, event{kind: toRegion, who: uint32(v.region)}, b)
+}
+
+// regionTransmit puts datagram b on the path from region r to client cl's viewer.
+func (w *world) regionTransmit(r int, cl *client, b []byte) {
+	w.res.Datagrams++
+	if w.net != nil {
+		w.rsock[r].WriteTo(b, w.viewers[cl.viewer].ep)
+		return
+	}
+	w.send(w.regions[r].ep, &cl.pathFree, event{kind: toViewer, who: cl.viewer}, b)
 }
 
 // regionGot handles a datagram from src at region r.
@@ -311,34 +343,42 @@ func (w *world) regionGot(r int, src netip.AddrPort, b []byte) error {
 	if !ok {
 		return fmt.Errorf("region %d: datagram from unknown endpoint %s", r, src)
 	}
+	cl := &rg.clients[c]
+	if cl.c != nil {
+		cl.c.Receive(b) // its link hands the packet to regionHandle
+		return nil
+	}
 	p, err := rg.dec.Decode(b)
 	if err != nil {
 		return fmt.Errorf("region %d: from %s: %w", r, src, err)
 	}
-	cl := &rg.clients[c]
 	if !fresh(&cl.inHigh, &cl.inSeen, p.Seq) {
 		return nil
 	}
+	return w.regionHandle(r, cl, &p)
+}
+
+// regionHandle handles a new packet from client cl at region r.
+func (w *world) regionHandle(r int, cl *client, p *lludp.Packet) error {
 	switch p.ID {
 	case lludp.MsgAgentUpdate:
+		rg := &w.regions[r]
 		if err := rg.au.DecodeBody(p.Body); err != nil {
-			return fmt.Errorf("region %d: AgentUpdate from %s: %w", r, src, err)
+			return fmt.Errorf("region %d: AgentUpdate from viewer %d: %w", r, cl.viewer, err)
 		}
 		cl.pos = rg.au.CameraCenter
 		cl.updates++
-	case lludp.MsgStartPingCheck:
+	case lludp.MsgStartPingCheck: // answered here without a circuit; a circuit answers itself
 		if err := w.ping.DecodeBody(p.Body); err != nil {
-			return fmt.Errorf("region %d: StartPingCheck from %s: %w", r, src, err)
+			return fmt.Errorf("region %d: StartPingCheck from viewer %d: %w", r, cl.viewer, err)
 		}
-		cl.seq++
 		w.pong.PingID = w.ping.PingID
-		w.out = lludp.Encode(w.out[:0], 0, cl.seq, &w.pong, nil)
-		w.regionSends(r, cl)
+		w.regionSend(r, cl, &w.pong)
 	case lludp.MsgCompletePingCheck:
 		cl.rttSum += w.now - cl.pingAt
 		cl.pings++
 	default:
-		return fmt.Errorf("region %d: unexpected %s from %s", r, p.ID, src)
+		return fmt.Errorf("region %d: unexpected %s from viewer %d", r, p.ID, cl.viewer)
 	}
 	return nil
 }
@@ -346,23 +386,31 @@ func (w *world) regionGot(r int, src netip.AddrPort, b []byte) error {
 // viewerGot handles a datagram at viewer who.
 func (w *world) viewerGot(who uint32, b []byte) error {
 	v := &w.viewers[who]
+	w.note(v, b)
+	if v.c != nil {
+		v.c.Receive(b) // its link hands the packet to viewerHandle
+		return nil
+	}
 	p, err := w.dec.Decode(b)
 	if err != nil {
 		return fmt.Errorf("viewer %d: %w", who, err)
 	}
-	w.note(v, p.ID)
 	if !fresh(&v.inHigh, &v.inSeen, p.Seq) {
 		return nil
 	}
+	return w.viewerHandle(who, &p)
+}
+
+// viewerHandle handles a new packet at viewer who.
+func (w *world) viewerHandle(who uint32, p *lludp.Packet) error {
+	v := &w.viewers[who]
 	switch p.ID {
-	case lludp.MsgStartPingCheck:
+	case lludp.MsgStartPingCheck: // answered here without a circuit; a circuit answers itself
 		if err := w.ping.DecodeBody(p.Body); err != nil {
 			return fmt.Errorf("viewer %d: StartPingCheck: %w", who, err)
 		}
-		v.seq++
 		w.pong.PingID = w.ping.PingID
-		w.out = lludp.Encode(w.out[:0], 0, v.seq, &w.pong, nil)
-		w.viewerSends(who, lludp.MsgCompletePingCheck)
+		w.viewerSend(who, &w.pong)
 	case lludp.MsgCompletePingCheck:
 		v.rttSum += w.now - v.pingAt
 		v.pings++
@@ -373,9 +421,14 @@ func (w *world) viewerGot(who uint32, b []byte) error {
 }
 
 // note records a datagram the viewer sent or received in its ring: the observer's share, kept
-// in the viewer's own lines.
-func (w *world) note(v *viewer, id lludp.MsgID) {
-	v.ring[v.ringNext&3] = uint64(w.now)<<8 | uint64(id&0xFF)
+// in the viewer's own lines. The workload's messages are High frequency: their number is the
+// byte after the header.
+func (w *world) note(v *viewer, b []byte) {
+	var id byte
+	if len(b) > lludp.HeaderSize {
+		id = b[lludp.HeaderSize]
+	}
+	v.ring[v.ringNext&3] = uint64(w.now)<<8 | uint64(id)
 	v.ringNext++
 }
 

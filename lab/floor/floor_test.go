@@ -18,6 +18,8 @@ var layerSets = []struct {
 	{"floor", Layers{}},
 	{"kernel", Layers{Kernel: true}},
 	{"kernel+network", Layers{Kernel: true, Network: true}},
+	{"kernel+circuit", Layers{Kernel: true, Circuit: true}},
+	{"all", Layers{Kernel: true, Network: true, Circuit: true}},
 }
 
 // The workload's traffic, checked from what the receivers decoded: every viewer's AgentUpdates
@@ -97,6 +99,7 @@ func TestAConfigOutOfRangeIsRefusedNamingTheSetting(t *testing.T) {
 		{Config{Viewers: 1}, "duration 0s"},
 		{Config{Viewers: 1, Duration: 25 * time.Hour}, "duration 25h0m0s"},
 		{Config{Viewers: 1, Duration: time.Second, Layers: Layers{Network: true}}, "runs on the kernel layer"},
+		{Config{Viewers: 1, Duration: time.Second, Layers: Layers{Circuit: true}}, "clock is the kernel layer"},
 	} {
 		_, err := Run(tc.cfg)
 		require.Error(t, err, "%+v", tc.cfg)

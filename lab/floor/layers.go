@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"time"
 
+	"gridlab/lab/circuit"
+	"gridlab/lab/lludp"
 	"gridlab/netem"
 	"gridlab/sim"
 )
@@ -109,4 +111,52 @@ func (w *world) buildNetwork() error {
 		}
 	}
 	return nil
+}
+
+// buildCircuits gives every viewer and every region client a circuit: the viewer's acks ride
+// on its packets, as the SL viewer's do; the region's do not, as OpenSim's do not.
+func (w *world) buildCircuits() {
+	for i := range w.viewers {
+		v := &w.viewers[i]
+		v.link = endLink{w: w, viewer: int32(i)}
+		v.c = circuit.New(circuit.Config{Clock: w.s, Link: &v.link, Piggyback: true,
+			Malformed: func(_ []byte, err error) { w.fail(fmt.Errorf("viewer %d: %w", i, err)) }})
+	}
+	for r := range w.regions {
+		for c := range w.regions[r].clients {
+			cl := &w.regions[r].clients[c]
+			cl.link = endLink{w: w, viewer: -1, region: int32(r), client: int32(c)}
+			cl.c = circuit.New(circuit.Config{Clock: w.s, AckDelay: 500 * time.Millisecond, Link: &cl.link,
+				Malformed: func(_ []byte, err error) { w.fail(fmt.Errorf("region %d: client %d: %w", r, c, err)) }})
+		}
+	}
+}
+
+// endLink is a circuit's Link: a viewer's (viewer ≥ 0) or a region client's.
+type endLink struct {
+	w              *world
+	viewer         int32
+	region, client int32
+}
+
+func (l *endLink) SendDatagram(b []byte) {
+	w := l.w
+	if l.viewer >= 0 {
+		w.viewerTransmit(uint32(l.viewer), b)
+		return
+	}
+	w.regionTransmit(int(l.region), &w.regions[l.region].clients[l.client], b)
+}
+
+func (l *endLink) DeliverPacket(p *lludp.Packet) {
+	w := l.w
+	var err error
+	if l.viewer >= 0 {
+		err = w.viewerHandle(uint32(l.viewer), p)
+	} else {
+		err = w.regionHandle(int(l.region), &w.regions[l.region].clients[l.client], p)
+	}
+	if err != nil {
+		w.fail(err)
+	}
 }

@@ -56,9 +56,9 @@ func (w *world) run() error {
 	return nil
 }
 
-// send copies w.out into a packet from src and schedules its arrival, after the path's latency
+// send copies datagram b into a packet from src and schedules its arrival, after the path's latency
 // and no earlier than the datagram before it on the same path (*pathFree): the floor's network.
-func (w *world) send(src netip.AddrPort, pathFree *int64, e event) {
+func (w *world) send(src netip.AddrPort, pathFree *int64, e event, b []byte) {
 	var p int32
 	if n := len(w.free); n > 0 {
 		p = w.free[n-1]
@@ -69,7 +69,7 @@ func (w *world) send(src netip.AddrPort, pathFree *int64, e event) {
 	}
 	pk := &w.pkts[p]
 	pk.src = src
-	e.pkt, e.n = p, uint16(copy(pk.b[:], w.out))
+	e.pkt, e.n = p, uint16(copy(pk.b[:], b))
 	at := max(w.now+int64(pathLatency)+w.rng.Int64N(int64(pathJitter)), *pathFree)
 	*pathFree = at
 	w.after(at-w.now, e, nil)
