@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,9 +29,11 @@ one record per viewer and per client, a 1 ms event wheel, a trace hash. No login
 observer, firewall or capture (lab/floor's package comment says exactly what is left out).
 
 --with puts the lab's own parts in place of the floor's, to price them: "kernel" runs the
-events on gridlab's simulation kernel (sim), "network" carries the datagrams through its
-virtual network (netem: a host and a socket per viewer) and needs "kernel". Run the floor and
-each layer one after another; the difference per event is the layer's cost.
+events on gridlab's simulation kernel (sim); "network" carries the datagrams through its
+virtual network (netem: a host and a socket per viewer); "circuit" gives every viewer and
+region client a lab circuit (numbering, encoding, decoding, duplicates, pings). "network" and
+"circuit" need "kernel". Run the floor and the layers one after another; the difference per
+event is a layer's cost.
 
 It prints the cost of an event here and now (from the first virtual second on; setting up is
 not timed) and what 100 million events would take at that cost. scale-100k dispatches ~101
@@ -40,7 +43,7 @@ better than the floor cannot run scale-100k faster than that on this machine, at
 same trace hash.`,
 		Example: `  gridlab bench floor
   gridlab bench floor --viewers 50000 --duration 60s
-  gridlab bench floor --with kernel,network`,
+  gridlab bench floor --with kernel,network,circuit`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -53,12 +56,14 @@ same trace hash.`,
 					cfg.Layers.Kernel = true
 				case "network":
 					cfg.Layers.Network = true
+				case "circuit":
+					cfg.Layers.Circuit = true
 				default:
-					return fmt.Errorf("--with %q: the layers are kernel and network", l)
+					return fmt.Errorf("--with %q: the layers are kernel, network and circuit", l)
 				}
 			}
-			if cfg.Layers.Network && !cfg.Layers.Kernel {
-				return fmt.Errorf("--with network: netem runs on the kernel; use --with kernel,network")
+			if (cfg.Layers.Network || cfg.Layers.Circuit) && !cfg.Layers.Kernel {
+				return fmt.Errorf("--with %s: the network and the circuits run on the kernel; add kernel", strings.Join(with, ","))
 			}
 			var h *hugePages
 			if huge {
@@ -96,7 +101,7 @@ same trace hash.`,
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed for the viewers' phases and identities and the path's jitter")
 	f.BoolVar(&huge, "huge-pages", true, "on Linux, ask for transparent huge pages for the heap, as gridlab run does")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
-	f.StringSliceVar(&with, "with", nil, "the lab's layers to run in place of the floor's: kernel, network (network needs kernel)")
+	f.StringSliceVar(&with, "with", nil, "the lab's layers to run in place of the floor's: kernel, network, circuit (the last two need kernel)")
 	return cmd
 }
 
@@ -105,11 +110,15 @@ same trace hash.`,
 func printFloor(w io.Writer, cfg floor.Config, r floor.Result, timed uint64, wall time.Duration) {
 	perEvent := float64(wall.Nanoseconds()) / float64(max(timed, 1))
 	on := "the floor alone"
-	switch {
-	case cfg.Layers.Network:
-		on = "the lab's kernel and network"
-	case cfg.Layers.Kernel:
-		on = "the lab's kernel"
+	if l := cfg.Layers; l.Kernel {
+		parts := []string{"kernel"}
+		if l.Network {
+			parts = append(parts, "network")
+		}
+		if l.Circuit {
+			parts = append(parts, "circuits")
+		}
+		on = "the lab's " + strings.Join(parts, ", ")
 	}
 	fmt.Fprintf(w, "floor: %d viewers in world on %d regions for %v virtual, on %s\n", cfg.Viewers, floor.Regions, cfg.Duration, on)
 	fmt.Fprintf(w, "  events       %d (%d datagrams; %d AgentUpdates decoded, %d pings answered, mean RTT %v)\n",

@@ -28,7 +28,8 @@ func TestBenchFloorPrintsTheCostOfAnEventAndIsRepeatable(t *testing.T) {
 func TestBenchFloorWithTheLabsLayersSaysWhichItRan(t *testing.T) {
 	for _, tc := range []struct{ with, says string }{
 		{"kernel", "on the lab's kernel"},
-		{"kernel,network", "on the lab's kernel and network"},
+		{"kernel,network", "on the lab's kernel, network"},
+		{"kernel,network,circuit", "on the lab's kernel, network, circuits"},
 	} {
 		out, _, err := execute(t, "bench", "floor", "--viewers", "50", "--duration", "2s", "--huge-pages=false", "--with", tc.with)
 		require.NoError(t, err, tc.with)
@@ -43,8 +44,9 @@ func TestBenchFloorRefusesWhatItCannotRun(t *testing.T) {
 		want string
 	}{
 		{[]string{"--duration", "1500ms"}, "--duration 1.5s"},
-		{[]string{"--with", "observer"}, `--with "observer": the layers are kernel and network`},
-		{[]string{"--with", "network"}, "use --with kernel,network"},
+		{[]string{"--with", "observer"}, `--with "observer": the layers are kernel, network and circuit`},
+		{[]string{"--with", "network"}, "--with network: the network and the circuits run on the kernel; add kernel"},
+		{[]string{"--with", "circuit"}, "--with circuit: the network and the circuits run on the kernel; add kernel"},
 	} {
 		_, _, err := execute(t, append([]string{"bench", "floor", "--viewers", "10"}, tc.args...)...)
 		require.Error(t, err, "%v", tc.args)

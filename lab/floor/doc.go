@@ -14,6 +14,8 @@
 // viewer's record, no firewall and no capture.
 //
 // Whatever the lab's path costs beyond this floor is its layers; what this floor costs is the
-// machine's. Run through `gridlab bench floor`, which backs the heap with huge pages as
-// `gridlab run` does, or through BenchmarkFloor.
+// machine's. Config.Layers puts the lab's own kernel (sim), network (netem) and circuits
+// (lab/circuit) in place of the floor's parts, so that each layer's cost per event can be
+// measured on the same workload. Run it through `gridlab bench floor [--with ...]`, which backs
+// the heap with huge pages as `gridlab run` does, or through BenchmarkFloor.
 package floor

@@ -64,7 +64,7 @@ type Layers struct {
 // Result is what a run did.
 type Result struct {
 	Events       uint64 // dispatched events: timers and datagram arrivals
-	Datagrams    uint64 // sent, every one delivered
+	Datagrams    uint64 // sent; the path loses none, but the last may still be on it at the end
 	AgentUpdates uint64 // decoded by the regions
 	Pings        uint64 // ping round trips completed, both directions
 	MeanRTT      time.Duration
