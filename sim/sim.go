@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 	"unsafe"
+
+	"gridlab/sim/freelist"
 )
 
 // Time is virtual time: nanoseconds since the start of the run.
@@ -100,10 +102,10 @@ type Sim struct {
 	seed    uint64
 	seq     uint64
 	slots   []entry
-	free    []uint32
-	pending int  // events scheduled and neither fired nor cancelled
-	warm    byte // sum of what the read-ahead read: never used
-	noAhead bool // SetReadAhead(false)
+	free    freelist.Indexes // of slots
+	pending int              // events scheduled and neither fired nor cancelled
+	warm    byte             // sum of what the read-ahead read: never used
+	noAhead bool             // SetReadAhead(false)
 	// fromBatch says where peek found the earliest event: first in batch, or atop heap.
 	fromBatch bool
 	batch     tickBatch // the current tick's events from its wheel slot, sorted (batch.go)
@@ -207,13 +209,9 @@ func (s *Sim) schedule(at Time, label string) (*entry, Timer) {
 	if at < s.now {
 		at = s.now
 	}
-	var slot uint32
-	if n := len(s.free); n > 0 {
-		slot = s.free[n-1]
-		s.free = s.free[:n-1]
-	} else {
+	slot, fresh := s.free.Take()
+	if fresh {
 		s.slots = append(s.slots, entry{})
-		slot = uint32(len(s.slots) - 1)
 	}
 	s.seq++
 	s.pending++
@@ -252,7 +250,7 @@ func (s *Sim) Step() bool {
 	at, fn, h, label := e.at, e.fn, e.h, e.label
 	e.fn, e.h, e.label, e.q = nil, nil, "", qNone
 	e.gen++
-	s.free = append(s.free, slot)
+	s.free.Free(slot)
 	s.pending--
 	s.now = at
 	s.events++

@@ -189,7 +189,7 @@ func (s *Sim) cancel(slot, gen uint32) bool {
 	}
 	e.fn, e.h, e.label, e.q = nil, nil, "", qNone
 	e.gen++ // any item left queued for it is stale from now on
-	s.free = append(s.free, slot)
+	s.free.Free(slot)
 	s.pending--
 	if q == qFar {
 		s.far.stale++

@@ -15,6 +15,7 @@ import (
 	"gridlab/lab/lludp"
 	"gridlab/netem"
 	"gridlab/sim"
+	"gridlab/sim/freelist"
 )
 
 // The workload: scale-100k's in-world steady state.
@@ -119,7 +120,7 @@ var labels = [...]string{"viewer-agent-update", "viewer-ping", "region-ping", "n
 type event struct {
 	ns   uint32
 	who  uint32
-	pkt  int32
+	pkt  uint32
 	n    uint16
 	kind kind
 }
@@ -194,7 +195,7 @@ type world struct {
 	hash   uint64
 	events uint64
 	pkts   []packet
-	free   []int32
+	free   freelist.Indexes // of pkts
 
 	// The lab's kernel and network, when Layers asks for them (layers.go).
 	s     *sim.Sim

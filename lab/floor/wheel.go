@@ -59,13 +59,9 @@ func (w *world) run() error {
 // send copies datagram b into a packet from src and schedules its arrival, after the path's latency
 // and no earlier than the datagram before it on the same path (*pathFree): the floor's network.
 func (w *world) send(src netip.AddrPort, pathFree *int64, e event, b []byte) {
-	var p int32
-	if n := len(w.free); n > 0 {
-		p = w.free[n-1]
-		w.free = w.free[:n-1]
-	} else {
+	p, fresh := w.free.Take()
+	if fresh {
 		w.pkts = append(w.pkts, packet{})
-		p = int32(len(w.pkts) - 1)
 	}
 	pk := &w.pkts[p]
 	pk.src = src
@@ -80,7 +76,7 @@ func (w *world) send(src netip.AddrPort, pathFree *int64, e event, b []byte) {
 func (w *world) arrive(e event) error {
 	pk := &w.pkts[e.pkt]
 	b := pk.b[:e.n]
-	defer func() { w.free = append(w.free, e.pkt) }()
+	defer w.free.Free(e.pkt)
 	if w.s != nil {
 		w.s.TraceBytes("udp", b)
 	} else {

@@ -39,3 +39,22 @@ func TestListKeepsWithinItsBounds(t *testing.T) {
 	l.Put(make([]int, 0, 2))
 	assert.Equal(t, 2, l.Len(), "full")
 }
+
+func TestIndexesReuseTheLastFreedFirstAndOtherwiseCountUp(t *testing.T) {
+	var x Indexes
+	for want := uint32(0); want < 3; want++ {
+		i, fresh := x.Take()
+		assert.Equal(t, want, i, "new indexes count up from 0")
+		assert.True(t, fresh)
+	}
+	x.Free(0)
+	x.Free(2)
+	i, fresh := x.Take()
+	assert.Equal(t, uint32(2), i, "the last freed comes back first")
+	assert.False(t, fresh, "a reused index is not fresh")
+	i, _ = x.Take()
+	assert.Equal(t, uint32(0), i)
+	i, fresh = x.Take()
+	assert.Equal(t, uint32(3), i, "with none freed, the next new one")
+	assert.True(t, fresh)
+}
