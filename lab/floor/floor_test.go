@@ -132,8 +132,8 @@ func TestFreshAcceptsEachSequenceNumberOnce(t *testing.T) {
 }
 
 // BenchmarkFloor runs 10 virtual seconds of the workload on the floor alone and with the lab's
-// layers; ns/event is the cost of an event on this machine (without the huge pages `gridlab
-// bench floor` asks for).
+// layers; ns/event is the whole run's time, setting up included, over its events (`gridlab
+// bench floor` times only the steady state, and with huge pages).
 func BenchmarkFloor(b *testing.B) {
 	for _, ls := range layerSets {
 		for _, n := range []int{4000, 16000} {
