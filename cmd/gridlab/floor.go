@@ -62,8 +62,8 @@ same trace hash.`,
 					return fmt.Errorf("--with %q: the layers are kernel, network and circuit", l)
 				}
 			}
-			if (cfg.Layers.Network || cfg.Layers.Circuit) && !cfg.Layers.Kernel {
-				return fmt.Errorf("--with %s: the network and the circuits run on the kernel; add kernel", strings.Join(with, ","))
+			if err := cfg.Layers.Check(); err != nil {
+				return fmt.Errorf("--with %s: %w", strings.Join(with, ","), err)
 			}
 			var h *hugePages
 			if huge {

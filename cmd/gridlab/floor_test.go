@@ -45,8 +45,8 @@ func TestBenchFloorRefusesWhatItCannotRun(t *testing.T) {
 	}{
 		{[]string{"--duration", "1500ms"}, "--duration 1.5s"},
 		{[]string{"--with", "observer"}, `--with "observer": the layers are kernel, network and circuit`},
-		{[]string{"--with", "network"}, "--with network: the network and the circuits run on the kernel; add kernel"},
-		{[]string{"--with", "circuit"}, "--with circuit: the network and the circuits run on the kernel; add kernel"},
+		{[]string{"--with", "network"}, "--with network: the network layer (netem) and the circuits (their clock) run on the kernel layer (sim): add kernel"},
+		{[]string{"--with", "circuit"}, "--with circuit: the network layer (netem) and the circuits (their clock) run on the kernel layer (sim): add kernel"},
 	} {
 		_, _, err := execute(t, append([]string{"bench", "floor", "--viewers", "10"}, tc.args...)...)
 		require.Error(t, err, "%v", tc.args)

@@ -62,6 +62,14 @@ type Layers struct {
 	Circuit bool
 }
 
+// Check reports a set of layers that cannot run: the network and the circuits need the kernel.
+func (l Layers) Check() error {
+	if (l.Network || l.Circuit) && !l.Kernel {
+		return errors.New("the network layer (netem) and the circuits (their clock) run on the kernel layer (sim): add kernel")
+	}
+	return nil
+}
+
 // Result is what a run did.
 type Result struct {
 	Events       uint64 // dispatched events: timers and datagram arrivals
@@ -80,11 +88,8 @@ func Run(cfg Config) (Result, error) {
 	if cfg.Duration <= 0 || cfg.Duration > maxDuration {
 		return Result{}, fmt.Errorf("floor: duration %v: want more than 0 and at most %v", cfg.Duration, maxDuration)
 	}
-	if cfg.Layers.Network && !cfg.Layers.Kernel {
-		return Result{}, errors.New("floor: the network layer (netem) runs on the kernel layer (sim): add it")
-	}
-	if cfg.Layers.Circuit && !cfg.Layers.Kernel {
-		return Result{}, errors.New("floor: the circuit layer's clock is the kernel layer (sim): add it")
+	if err := cfg.Layers.Check(); err != nil {
+		return Result{}, fmt.Errorf("floor: %w", err)
 	}
 	w, err := newWorld(cfg)
 	if err != nil {

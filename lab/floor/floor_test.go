@@ -98,8 +98,8 @@ func TestAConfigOutOfRangeIsRefusedNamingTheSetting(t *testing.T) {
 		{Config{Viewers: maxViewers + 1, Duration: time.Second}, fmt.Sprintf("viewers %d", maxViewers+1)},
 		{Config{Viewers: 1}, "duration 0s"},
 		{Config{Viewers: 1, Duration: 25 * time.Hour}, "duration 25h0m0s"},
-		{Config{Viewers: 1, Duration: time.Second, Layers: Layers{Network: true}}, "runs on the kernel layer"},
-		{Config{Viewers: 1, Duration: time.Second, Layers: Layers{Circuit: true}}, "clock is the kernel layer"},
+		{Config{Viewers: 1, Duration: time.Second, Layers: Layers{Network: true}}, "run on the kernel layer (sim): add kernel"},
+		{Config{Viewers: 1, Duration: time.Second, Layers: Layers{Circuit: true}}, "run on the kernel layer (sim): add kernel"},
 	} {
 		_, err := Run(tc.cfg)
 		require.Error(t, err, "%+v", tc.cfg)
