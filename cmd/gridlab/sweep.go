@@ -31,9 +31,14 @@ func newSweepCmd() *cobra.Command {
 		Long: `Run SCENARIO at N values of one parameter (a key path, as --set takes it), K seeds each,
 in parallel on all cores. Each run is an ordinary deterministic simulation with its own report
 folder (DIR/point-XX-seed-S); the index (DIR/sweep.json, index.html, plots) shows the p50 and
-p99 time to in world and the failure rate against the parameter, with the capacity knee marked:
-the first point whose statistic breaks the threshold — the scenario's stage expectation (one on
-movement_complete preferred), or --threshold.
+p99 time to in world and the failure rate against the parameter, with the capacity knee marked.
+
+The threshold is the time the grid must stay under: --threshold, or else the scenario's first
+stage expectation that is a limit (< or <=; one on movement_complete preferred). A point breaks
+it when its statistic, pooled over the seeds, does not hold. For a load (arrival rate, loss) the
+knee is the first point that breaks: the grid's limit. For a resource (login workers), whose
+low end breaks and high end holds, it is the least value from which every point holds: the
+capacity the load needs.
 
 FROM..TO are integers (1..16), decimals, rates (5/s..200/s), percentages (0%..10%) or durations
 (100ms..2s); :log spaces the points geometrically.
@@ -42,7 +47,7 @@ FROM..TO are integers (1..16), decimals, rates (5/s..200/s), percentages (0%..10
 machines (docs/DISTRIBUTED.md); "gridlab sweep merge" combines the shards' folders into the
 same index one process would write.`,
 		Example: `  gridlab sweep poisson-arrivals --param viewers.home.arrival.rate=2/s..40/s:log --points 6 --seeds 2
-  gridlab sweep login-storm --param grid.capacity.login_workers=1..8 --points 8 --seeds 3 --out out/workers
+  gridlab sweep login-storm --param grid.capacity.login_workers=1..8 --points 8 --seeds 3 --threshold "p(99) < 30s" --out out/workers
   gridlab sweep poisson-arrivals --param viewers.home.arrival.rate=2/s..40/s --points 6 --seeds 2 --shard 0/2 --out out/s0`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -153,11 +158,13 @@ func printSweep(cmd *cobra.Command, dir string, quiet bool) error {
 	}
 	switch {
 	case ix.Spec.Threshold == nil:
-		fmt.Fprintln(w, "\nno threshold (the scenario has no stage expectation; give --threshold): no knee")
+		fmt.Fprintln(w, "\nno threshold (the scenario has no stage expectation that is a limit, < or <=; give --threshold): no knee")
+	case ix.AllBreak():
+		fmt.Fprintf(w, "\nevery point breaks %s: no knee in this range\n", ix.Spec.Threshold)
 	case ix.Knee == nil:
 		fmt.Fprintf(w, "\nno point breaks %s\n", ix.Spec.Threshold)
 	default:
-		fmt.Fprintf(w, "\ncapacity knee: %s = %s (the first point breaking %s)\n", ix.Spec.Param.Path, ix.Knee.Value, ix.Spec.Threshold)
+		fmt.Fprintf(w, "\ncapacity knee: %s = %s (%s, %s)\n", ix.Spec.Param.Path, ix.Knee.Value, ix.Knee.Meaning(), ix.Spec.Threshold)
 	}
 	fmt.Fprintf(w, "index: %s\n", filepath.Join(dir, "index.html"))
 	return nil

@@ -14,8 +14,13 @@
 //	DIR/sweep-failures.svg|png failure rate against the parameter
 //	DIR/index.html
 //
-// The knee is the first point whose statistic breaks the threshold. Percentiles pool every
-// seed's viewers of a point (exact, nearest rank, to the microsecond); they are never averaged.
+// The threshold is a limit — the time the grid must stay under (--threshold, or the scenario's
+// first "<" or "<=" stage expectation); a scenario's lower bounds, which say what a reproduction
+// must show, are never taken for one. A point breaks it when its statistic does not hold. The
+// knee of a load sweep (holding at the low end) is the first point that breaks; the knee of a
+// resource sweep (login workers: broken at the low end, holding at the high end) is the least
+// value from which every point holds (Knee.Rule). Percentiles pool every seed's viewers of a
+// point (exact, nearest rank, to the microsecond); they are never averaged.
 //
 // Sharding: with Shard{I, N}, a process runs the pairs whose index q (point-major, seed-minor)
 // has q % N == I and writes only its run folders and sweep-shard.json; Merge combines shard

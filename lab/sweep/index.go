@@ -28,7 +28,7 @@ type Index struct {
 	SchemaVersion int     `json:"schema_version"`
 	Spec          Spec    `json:"spec"`
 	Points        []Point `json:"points"`
-	Knee          *Knee   `json:"knee"` // nil: no point broke the threshold (or there is none)
+	Knee          *Knee   `json:"knee"` // nil: no threshold, or no point breaks it, or every point does
 }
 
 // Point is one parameter value's results, pooled over its seeds.
@@ -64,10 +64,70 @@ type RunSummary struct {
 	Success   int    `json:"success"`
 }
 
-// Knee is the first point that breaks the threshold.
+// Knee is where the grid goes from holding the threshold to breaking it, by one of two rules.
+// A sweep of load (arrival rate, viewers, loss) holds at its low end: its knee is the first
+// point that breaks — the grid's limit. A sweep of a resource (login workers, bandwidth) breaks
+// at its low end and holds at its high end: its knee is the least value from which every point
+// holds — the capacity the load needs.
 type Knee struct {
 	Point int    `json:"point"`
 	Value string `json:"value"`
+	Rule  string `json:"rule"` // KneeFirstBreak or KneeFirstHold
+}
+
+// Knee rules.
+const (
+	KneeFirstBreak = "first_break"
+	KneeFirstHold  = "first_hold"
+)
+
+// kneeOf finds the knee of points whose Breaks are set (see Knee). There is none when no point
+// breaks or every point does.
+func kneeOf(points []Point) *Knee {
+	broken := 0
+	for _, pt := range points {
+		if pt.Breaks {
+			broken++
+		}
+	}
+	if broken == 0 || broken == len(points) {
+		return nil
+	}
+	last := len(points) - 1
+	if points[0].Breaks && !points[last].Breaks {
+		i := last
+		for i > 0 && !points[i-1].Breaks {
+			i--
+		}
+		return &Knee{Point: i, Value: points[i].Value, Rule: KneeFirstHold}
+	}
+	for i, pt := range points {
+		if pt.Breaks {
+			return &Knee{Point: i, Value: pt.Value, Rule: KneeFirstBreak}
+		}
+	}
+	return nil
+}
+
+// AllBreak reports whether the sweep has a threshold and every point breaks it.
+func (ix *Index) AllBreak() bool {
+	if ix.Spec.Threshold == nil || len(ix.Points) == 0 {
+		return false
+	}
+	for _, pt := range ix.Points {
+		if !pt.Breaks {
+			return false
+		}
+	}
+	return true
+}
+
+// Meaning says in words what the knee is, for the summary and the index.
+func (k *Knee) Meaning() string {
+	if k.Rule == KneeFirstHold {
+		return "the least value from which every point holds the threshold"
+	}
+	return "the first point that breaks the threshold"
 }
 
 // percentileUS is the nearest-rank percentile of sorted values.
@@ -159,12 +219,10 @@ func Build(sp Spec, records []*Record) (*Index, error) {
 				pt.Stat = &ms
 				pt.Breaks = !scenarios.Compare(ms, t.Op, t.LimitMS)
 			}
-			if pt.Breaks && ix.Knee == nil {
-				ix.Knee = &Knee{Point: i, Value: v}
-			}
 		}
 		ix.Points = append(ix.Points, pt)
 	}
+	ix.Knee = kneeOf(ix.Points)
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("sweep: %d run(s) missing: %s (merge every shard)", len(missing), strings.Join(missing, ", "))
 	}
@@ -448,8 +506,8 @@ var page = template.Must(template.New("index").Funcs(template.FuncMap{
 </head><body>
 <h1>Sweep of {{.Spec.Scenario}} over <code>{{.Spec.Param.Path}}</code></h1>
 <p>{{len .Points}} points from {{.Spec.Param.From}} to {{.Spec.Param.To}}{{if .Spec.Param.Log}} (log spacing){{end}}, seeds {{range $i, $s := .Spec.Seeds}}{{if $i}}, {{end}}{{$s}}{{end}}.
-{{with .Spec.Threshold}}Threshold ({{if eq .Source "flag"}}--threshold{{else}}the scenario's expectation{{end}}): {{.Stage}} {{.Stat}} {{.Op}} {{ms .LimitMS}}.{{else}}No threshold: no knee is looked for.{{end}}
-{{with .Knee}}<strong>Capacity knee: {{$.Spec.Param.Path}} = {{.Value}}</strong> (the first point that breaks the threshold).{{else}}{{if .Spec.Threshold}}No point breaks the threshold.{{end}}{{end}}</p>
+{{with .Spec.Threshold}}Threshold ({{if eq .Source "flag"}}--threshold{{else}}the scenario's expectation{{end}}): {{.Stage}} {{.Stat}} {{.Op}} {{ms .LimitMS}}.{{else}}No threshold (the scenario has no stage expectation that is a limit, &lt; or &lt;=; give --threshold): no knee is looked for.{{end}}
+{{with .Knee}}<strong>Capacity knee: {{$.Spec.Param.Path}} = {{.Value}}</strong> ({{.Meaning}}).{{else}}{{if .AllBreak}}Every point breaks the threshold.{{else if .Spec.Threshold}}No point breaks the threshold.{{end}}{{end}}</p>
 <p><img src="sweep-latency.svg" alt="p50 and p99 time to in world against the parameter"> <img src="sweep-failures.svg" alt="failure rate against the parameter"></p>
 <table><tr><th>#</th><th class="l">{{.Spec.Param.Path}}</th><th>viewers</th><th>in world</th><th>failure rate</th><th>p50</th><th>p99</th><th>max</th>{{with .Spec.Threshold}}<th>{{.Stat}}</th>{{end}}<th>failed expectations</th><th class="l">outcomes</th><th class="l">runs</th></tr>
 {{range .Points}}<tr class="{{if and $.Knee (eq .Index $.Knee.Point)}}knee{{else if .Breaks}}broken{{end}}"><td>{{.Index}}</td><td class="l">{{.Value}}</td><td>{{.Viewers}}</td><td>{{.InWorld}}</td><td>{{pct .FailureRate}}</td><td>{{ms .P50MS}}</td><td>{{ms .P99MS}}</td><td>{{ms .MaxMS}}</td>{{if $.Spec.Threshold}}<td>{{statms .Stat}}</td>{{end}}<td>{{.ExpectFailed}}</td><td class="l">{{outcomes .Outcomes}}</td><td class="l">{{range .RunList}}<a href="{{.Dir}}/index.html">seed {{.Seed}}</a> {{end}}</td></tr>

@@ -27,8 +27,9 @@ const (
 	RecordFile = "sweep-run.json"   // in each run folder: what the index needs of the run (Record)
 )
 
-// SchemaVersion is sweep.json's schema version.
-const SchemaVersion = 1
+// SchemaVersion is sweep.json's schema version. 2: the knee has a rule (first_break or
+// first_hold), and a resource sweep's knee is the least value that holds.
+const SchemaVersion = 2
 
 // Spec is what a sweep runs; every shard of a sweep has the same Spec.
 type Spec struct {
@@ -55,7 +56,13 @@ func (t *Threshold) String() string {
 
 // NewThreshold builds a threshold: from flag ("p(99) < 10s", or just "10s" for p(99) below it,
 // on movement_complete) when it is not empty, else from the scenario's first stage expectation
-// (preferring one on movement_complete). It returns nil when neither gives one.
+// that is a limit — "<" or "<=", preferring one on movement_complete. It returns nil when
+// neither gives one.
+//
+// A threshold is the time the grid must stay under, so only an upper bound can be one. A
+// scenario's lower bounds ("max > 60s": the login queue must show) say what a reproduction has
+// to show, not where the grid breaks; taken as thresholds they would call every healthy point
+// broken. A flag that is not an upper bound is refused.
 func NewThreshold(sc *scenarios.Scenario, flag string) (*Threshold, error) {
 	if flag = strings.TrimSpace(flag); flag != "" {
 		if !strings.ContainsAny(flag, "<>=") {
@@ -65,27 +72,39 @@ func NewThreshold(sc *scenarios.Scenario, flag string) (*Threshold, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--threshold: %v", err)
 		}
+		if !isLimit(st.Op) {
+			return nil, fmt.Errorf("--threshold %q: a threshold is the time the grid must stay under: use < or <=, e.g. \"p(99) < 10s\"", flag)
+		}
 		return newThreshold("movement_complete", st, "flag"), nil
 	}
-	var pick *scenarios.Expect
+	var (
+		pick   *scenarios.Expect
+		pickST scenarios.StageThreshold
+	)
 	for i := range sc.Expect {
 		e := &sc.Expect[i]
 		if e.Kind() != scenarios.ExpectStage {
 			continue
 		}
+		st, err := scenarios.ParseStageThreshold(e.Threshold)
+		if err != nil {
+			return nil, fmt.Errorf("the scenario's expectation on %s: %v", e.Stage, err)
+		}
+		if !isLimit(st.Op) {
+			continue
+		}
 		if pick == nil || (e.Stage == "movement_complete" && pick.Stage != "movement_complete") {
-			pick = e
+			pick, pickST = e, st
 		}
 	}
 	if pick == nil {
 		return nil, nil
 	}
-	st, err := scenarios.ParseStageThreshold(pick.Threshold)
-	if err != nil {
-		return nil, fmt.Errorf("the scenario's expectation on %s: %v", pick.Stage, err)
-	}
-	return newThreshold(pick.Stage, st, "expect"), nil
+	return newThreshold(pick.Stage, pickST, "expect"), nil
 }
+
+// isLimit reports whether a threshold's comparison bounds the time from above.
+func isLimit(op string) bool { return op == "<" || op == "<=" }
 
 func newThreshold(stage string, st scenarios.StageThreshold, source string) *Threshold {
 	return &Threshold{Stage: stage, Stat: st.String(), Op: st.Op, LimitMS: msOf(st.Limit), Source: source}

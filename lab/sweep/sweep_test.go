@@ -115,3 +115,79 @@ func TestSweepWritesReportsAndShardsMergeToTheSameIndex(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "missing")
 }
+
+// The threshold is a limit: a scenario's lower bounds ("the queue must show") are passed over,
+// an upper bound on movement_complete is preferred, and a flag that is not a limit is refused.
+func TestNewThresholdTakesOnlyLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		scen   string // a bundled scenario
+		flag   string
+		want   string // Threshold.String(), "" for none
+		errHas string
+	}{
+		{"login-storm has only a lower bound (max > 60s): no threshold", "login-storm.yaml", "", "", ""},
+		{"lossy-mobile's p(50) > 1s comes first but is not a limit", "lossy-mobile.yaml", "", "movement_complete p(99) < 30s", ""},
+		{"login-storm-after-restart: its max > 10s is passed over", "login-storm-after-restart.yaml", "", "movement_complete p(99) < 30s", ""},
+		{"region-down-fallback: min >= 30s passed over, max < 32s taken", "region-down-fallback.yaml", "", "login_reply max < 32s", ""},
+		{"the default scenario's p(99) < 5s", "standalone-basic.yaml", "", "movement_complete p(99) < 5s", ""},
+		{"a bare duration is p(99) below it", "login-storm.yaml", "20s", "movement_complete p(99) < 20s", ""},
+		{"<= is a limit too", "login-storm.yaml", "max <= 1m", "movement_complete max <= 1m0s", ""},
+		{"a lower bound is refused", "login-storm.yaml", "p(99) > 10s", "", "use < or <="},
+		{"== is refused", "login-storm.yaml", "p(99) == 10s", "", "use < or <="},
+		{"nonsense names the form", "login-storm.yaml", "p(99) < soon", "", "--threshold"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := scenarios.Parse(tc.scen, mustRead(tc.scen))
+			require.NoError(t, err)
+			th, err := NewThreshold(sc, tc.flag)
+			if tc.errHas != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.errHas)
+				return
+			}
+			require.NoError(t, err)
+			if tc.want == "" {
+				assert.Nil(t, th)
+				return
+			}
+			require.NotNil(t, th)
+			assert.Equal(t, tc.want, th.String())
+		})
+	}
+}
+
+// A load sweep's knee is its first breaking point; a resource sweep's (broken at the low end,
+// holding at the high end) is the least value from which every point holds; a sweep where no
+// point or every point breaks has none.
+func TestKneeRules(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		breaks string // one letter per point: B breaks, h holds
+		point  int
+		rule   string // "" for no knee
+	}{
+		{"load: holds, then breaks", "hhBB", 2, KneeFirstBreak},
+		{"load with a noisy point: the first break counts", "hBhB", 1, KneeFirstBreak},
+		{"resource: breaks, then holds", "BBhh", 2, KneeFirstHold},
+		{"resource with a noisy point: every point from the knee on holds", "BhBhh", 3, KneeFirstHold},
+		{"resource holding only at its last point", "BBBh", 3, KneeFirstHold},
+		{"nothing breaks", "hhhh", 0, ""},
+		{"everything breaks", "BBBB", 0, ""},
+		{"breaks at both ends: the first break", "BhhB", 0, KneeFirstBreak},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pts := make([]Point, len(tc.breaks))
+			for i, c := range tc.breaks {
+				pts[i] = Point{Index: i, Value: string(rune('a' + i)), Breaks: c == 'B'}
+			}
+			k := kneeOf(pts)
+			if tc.rule == "" {
+				assert.Nil(t, k)
+				return
+			}
+			require.NotNil(t, k)
+			assert.Equal(t, Knee{Point: tc.point, Value: pts[tc.point].Value, Rule: tc.rule}, *k)
+		})
+	}
+}
