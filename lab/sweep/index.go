@@ -357,10 +357,43 @@ var (
 
 func xLabel(ix *Index) string {
 	p := ix.Spec.Param
-	if p.Unit != "" {
-		return fmt.Sprintf("%s (%s)", p.Path, strings.TrimPrefix(p.Unit, "/"))
+	switch {
+	case p.Unit == "":
+		return p.Path
+	case p.Unit == "s":
+		return p.Path + " (seconds)"
+	case strings.HasPrefix(p.Unit, "/"): // a rate: 5/s
+		return fmt.Sprintf("%s (per %s)", p.Path, unitWord(strings.TrimPrefix(p.Unit, "/")))
 	}
-	return p.Path
+	return fmt.Sprintf("%s (%s)", p.Path, p.Unit)
+}
+
+// unitWord spells out a rate's time unit.
+func unitWord(u string) string {
+	switch u {
+	case "s":
+		return "second"
+	case "m", "min":
+		return "minute"
+	case "h":
+		return "hour"
+	}
+	return u
+}
+
+// pointTicks labels the x axis at the sweep's own values (without their unit, which the axis
+// label gives): on a log scale the default ticks are powers of ten, which a range like 2..40
+// has one of.
+type pointTicks struct{ p Param }
+
+func (t pointTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for i, x := range t.p.X {
+		if x >= lo && x <= hi {
+			ts = append(ts, plot.Tick{Value: x, Label: strings.TrimSuffix(t.p.Values[i], t.p.Unit)})
+		}
+	}
+	return ts
 }
 
 func newSweepPlot(ix *Index, title, y string) *plot.Plot {
@@ -373,7 +406,7 @@ func newSweepPlot(ix *Index, title, y string) *plot.Plot {
 	p.Legend.Left = true
 	if ix.Spec.Param.Log {
 		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.X.Tick.Marker = pointTicks{ix.Spec.Param}
 	}
 	xs := ix.Spec.Param.X
 	if len(xs) > 0 {

@@ -191,3 +191,25 @@ func TestKneeRules(t *testing.T) {
 		})
 	}
 }
+
+// The x axis names the parameter's unit in words (a rate is per second, not seconds), and a log
+// axis is labelled at the sweep's own values, not at powers of ten a short range barely has.
+func TestPlotAxisNamesTheUnitAndLabelsThePoints(t *testing.T) {
+	for _, tc := range []struct{ param, label string }{
+		{"viewers.home.arrival.rate=2/s..40/s", "viewers.home.arrival.rate (per second)"},
+		{"networks.internet.loss=0%..10%", "networks.internet.loss (%)"},
+		{"grid.capacity.login_time=100ms..1s", "grid.capacity.login_time (seconds)"},
+		{"grid.capacity.login_workers=1..8", "grid.capacity.login_workers"},
+	} {
+		p, err := ParseParam(tc.param, 3)
+		require.NoError(t, err)
+		assert.Equal(t, tc.label, xLabel(&Index{Spec: Spec{Param: p}}), tc.param)
+	}
+	p, err := ParseParam("viewers.home.arrival.rate=2/s..40/s:log", 6)
+	require.NoError(t, err)
+	var labels []string
+	for _, tk := range (pointTicks{p}).Ticks(p.X[0], p.X[len(p.X)-1]) {
+		labels = append(labels, tk.Label)
+	}
+	assert.Equal(t, []string{"2", "3.641", "6.629", "12.07", "21.97", "40"}, labels)
+}
