@@ -381,16 +381,20 @@ func unitWord(u string) string {
 	return u
 }
 
-// pointTicks labels the x axis at the sweep's own values (without their unit, which the axis
-// label gives): on a log scale the default ticks are powers of ten, which a range like 2..40
-// has one of.
+// pointTicks labels the x axis at the sweep's own values (a rate or percentage without its
+// unit, which the axis label gives; a duration as written, 250ms): on a log scale the default
+// ticks are powers of ten, which a range like 2..40 has one of.
 type pointTicks struct{ p Param }
 
 func (t pointTicks) Ticks(lo, hi float64) []plot.Tick {
 	var ts []plot.Tick
 	for i, x := range t.p.X {
 		if x >= lo && x <= hi {
-			ts = append(ts, plot.Tick{Value: x, Label: strings.TrimSuffix(t.p.Values[i], t.p.Unit)})
+			label := t.p.Values[i]
+			if t.p.Unit != "s" {
+				label = strings.TrimSuffix(label, t.p.Unit)
+			}
+			ts = append(ts, plot.Tick{Value: x, Label: label})
 		}
 	}
 	return ts

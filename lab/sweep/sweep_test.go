@@ -212,4 +212,12 @@ func TestPlotAxisNamesTheUnitAndLabelsThePoints(t *testing.T) {
 		labels = append(labels, tk.Label)
 	}
 	assert.Equal(t, []string{"2", "3.641", "6.629", "12.07", "21.97", "40"}, labels)
+
+	p, err = ParseParam("grid.capacity.login_time=100ms..1s:log", 3)
+	require.NoError(t, err)
+	labels = nil
+	for _, tk := range (pointTicks{p}).Ticks(p.X[0], p.X[len(p.X)-1]) {
+		labels = append(labels, tk.Label)
+	}
+	assert.Equal(t, []string{"100ms", "316ms", "1s"}, labels, "durations keep their unit")
 }
