@@ -9,6 +9,7 @@ import (
 
 	"gridlab/lab/vhttp"
 	"gridlab/reports"
+	"gridlab/scenarios"
 	"gridlab/sim"
 )
 
@@ -18,12 +19,38 @@ import (
 // fixed time on each inbound datagram and queues at most a receive buffer's worth; beyond that
 // the datagram is lost, as a full socket buffer loses it.
 
-// Defaults for the keys a capacity block leaves out.
+// Defaults for the keys a capacity block leaves out (nil; a value given is never replaced:
+// the scenario's checks refuse 0 workers or a 0-datagram buffer, and a 0 % spread is a fixed
+// service time).
 const (
 	defaultLoginWorkers = 8
 	defaultLoginSpread  = 0.5
 	defaultUDPBuffer    = 1024
 )
+
+// loginWorkers is k's login_workers, or the default.
+func loginWorkers(k scenarios.Capacity) int {
+	if k.LoginWorkers == nil {
+		return defaultLoginWorkers
+	}
+	return *k.LoginWorkers
+}
+
+// loginSpread is k's login_time_spread, or the default.
+func loginSpread(k scenarios.Capacity) float64 {
+	if k.LoginTimeSpread == nil {
+		return defaultLoginSpread
+	}
+	return float64(*k.LoginTimeSpread)
+}
+
+// udpBuffer is k's region_udp_buffer, or the default.
+func udpBuffer(k scenarios.Capacity) int {
+	if k.RegionUDPBuffer == nil {
+		return defaultUDPBuffer
+	}
+	return *k.RegionUDPBuffer
+}
 
 // loginQueue puts a login service's requests through its workers.
 type loginQueue struct {
@@ -60,14 +87,8 @@ func (w *world) capLogin(h vhttp.Handler) vhttp.Handler {
 	if k.LoginTime <= 0 {
 		return h
 	}
-	q := &loginQueue{s: w.s, inner: h, workers: k.LoginWorkers, mean: k.LoginTime, spread: float64(k.LoginTimeSpread),
+	q := &loginQueue{s: w.s, inner: h, workers: loginWorkers(k), mean: k.LoginTime, spread: loginSpread(k),
 		rnd: w.s.Rand("grid/login-capacity")}
-	if q.workers == 0 {
-		q.workers = defaultLoginWorkers
-	}
-	if k.LoginTimeSpread == 0 {
-		q.spread = defaultLoginSpread
-	}
 	q.stats.waitOf = map[netip.Addr]time.Duration{}
 	w.loginQ = q
 	return q
@@ -152,10 +173,7 @@ func (w *world) capRegion(name string, deliver func(netip.AddrPort, []byte)) fun
 	if k.RegionPacketTime <= 0 {
 		return deliver
 	}
-	in := &regionInbox{s: w.s, deliver: deliver, cost: k.RegionPacketTime, limit: k.RegionUDPBuffer}
-	if in.limit == 0 {
-		in.limit = defaultUDPBuffer
-	}
+	in := &regionInbox{s: w.s, deliver: deliver, cost: k.RegionPacketTime, limit: udpBuffer(k)}
 	w.inboxes = append(w.inboxes, namedInbox{name, in})
 	return in.push
 }

@@ -176,11 +176,7 @@ func (w *world) checkInvariants(final bool) *Violation {
 func (w *world) invGrace() time.Duration {
 	g := 75*time.Second + w.sc.Grid.Capacity.LogoutTime
 	if c := w.sc.Grid.Capacity; c.RegionPacketTime > 0 {
-		buf := c.RegionUDPBuffer
-		if buf <= 0 {
-			buf = 1024
-		}
-		g += time.Duration(buf) * c.RegionPacketTime
+		g += time.Duration(udpBuffer(c)) * c.RegionPacketTime
 	}
 	for _, n := range w.sc.Networks {
 		g += 4 * (n.Latency + n.Jitter)

@@ -143,6 +143,9 @@ func Run(sc *scenarios.Scenario, opt Options) (*reports.Run, error) {
 	if err := w.buildGrid(); err != nil {
 		return nil, fmt.Errorf("%s: grid: %w", sc.Name, err)
 	}
+	if opt.Viewers < 0 {
+		return nil, fmt.Errorf("%s: viewers: %d is negative (0 runs the scenario's own)", sc.Name, opt.Viewers)
+	}
 	if err := w.buildViewers(opt.Viewers); err != nil {
 		return nil, fmt.Errorf("%s: viewers: %w", sc.Name, err)
 	}

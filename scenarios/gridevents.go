@@ -54,14 +54,24 @@ func (c *checker) gridEvent(p string, s *Scenario, e Event, host func(p, name st
 	return n
 }
 
-// capacity checks the grid's service-time model.
+// capacity checks the grid's service-time model: no negative times, counts of at least one
+// where one is given, a spread between 0 and 1, and no key that only matters beside another
+// left without it (a model that silently does nothing).
 func (c *checker) capacity(p string, k Capacity) {
 	for _, n := range []struct {
-		key string
-		v   int
-	}{{"login_workers", k.LoginWorkers}, {"region_udp_buffer", k.RegionUDPBuffer}} {
-		if n.v < 0 {
-			c.add(p+"."+n.key, "%d is negative", n.v)
+		key, what string
+		v         *int
+		def       int
+	}{
+		{"login_workers", "workers would never answer a login", k.LoginWorkers, 8},
+		{"region_udp_buffer", "datagrams of buffer would drop every datagram", k.RegionUDPBuffer, 1024},
+	} {
+		switch {
+		case n.v == nil:
+		case *n.v < 0:
+			c.add(p+"."+n.key, "%d is negative: give at least 1 (or leave the key out for the default, %d)", *n.v, n.def)
+		case *n.v == 0:
+			c.add(p+"."+n.key, "0 %s: give at least 1 (or leave the key out for the default, %d)", n.what, n.def)
 		}
 	}
 	for _, d := range []struct {
@@ -69,16 +79,20 @@ func (c *checker) capacity(p string, k Capacity) {
 		v   time.Duration
 	}{{"login_time", k.LoginTime}, {"region_packet_time", k.RegionPacketTime}, {"logout_time", k.LogoutTime}} {
 		if d.v < 0 {
-			c.add(p+"."+d.key, "%v is negative", d.v)
+			c.add(p+"."+d.key, "%v is negative: a time the grid spends is 0 or more", d.v)
 		}
 	}
-	if k.LoginTimeSpread < 0 || k.LoginTimeSpread > 1 {
-		c.add(p+".login_time_spread", "%v is out of range: a fraction is between 0 and 1", float64(k.LoginTimeSpread))
+	if f := k.LoginTimeSpread; f != nil && (*f < 0 || *f > 1) {
+		c.add(p+".login_time_spread", "%v is out of range: a fraction is between 0 and 1 (0%% to 100%%)", float64(*f))
 	}
-	if k.LoginWorkers > 0 && k.LoginTime == 0 {
-		c.add(p+".login_time", "missing: login_workers needs the time one login takes (e.g. 150ms)")
+	if k.LoginTime == 0 {
+		if k.LoginWorkers != nil {
+			c.add(p+".login_time", "missing: login_workers needs the time one login takes (e.g. 150ms), or the login service answers at once")
+		} else if k.LoginTimeSpread != nil {
+			c.add(p+".login_time", "missing: login_time_spread needs the time one login takes (e.g. 150ms), or the login service answers at once")
+		}
 	}
-	if k.RegionUDPBuffer > 0 && k.RegionPacketTime == 0 {
+	if k.RegionUDPBuffer != nil && k.RegionPacketTime == 0 {
 		c.add(p+".region_packet_time", "missing: a receive buffer fills only if each datagram takes time (e.g. 20us)")
 	}
 }

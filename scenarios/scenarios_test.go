@@ -216,6 +216,15 @@ func TestParseErrors(t *testing.T) {
 		{"a value of the wrong shape does not also cause follow-on errors",
 			"  host: grid", "  host: [grid]",
 			[]string{`full.yaml:33: grid.host: expected a single value, found a list`}},
+		{"zero login workers is an error, not the default, and names its line",
+			"    password: secret\n", "    password: secret\n  capacity:\n    login_workers: 0\n    login_time: 200ms\n",
+			[]string{`full.yaml:43: grid.capacity.login_workers: 0 workers would never answer a login: give at least 1 (or leave the key out for the default, 8)`}},
+		{"a negative receive buffer is an error, and so is a buffer with no per-packet time",
+			"    password: secret\n", "    password: secret\n  capacity:\n    region_udp_buffer: -5\n",
+			[]string{
+				`full.yaml:42: grid.capacity.region_packet_time: missing: a receive buffer fills only if each datagram takes time (e.g. 20us)`,
+				`full.yaml:43: grid.capacity.region_udp_buffer: -5 is negative: give at least 1 (or leave the key out for the default, 1024)`,
+			}},
 		{"a YAML syntax error names its line",
 			"    latency: 200us", "\tlatency: 200us",
 			[]string{`full.yaml:16: YAML syntax: found a tab character that violates indentation`}},
@@ -396,6 +405,34 @@ func TestValidate(t *testing.T) {
 			map[string]string{"networks[0].jitter": `1s is more than the latency (40ms): delays would go below zero`}},
 		{"a negative duration", func(s *Scenario) { s.Duration = -time.Second },
 			map[string]string{"duration": `-1s is negative`}},
+		{"capacity: negative times", func(s *Scenario) {
+			s.Grid.Capacity.LoginTime = -time.Second
+			s.Grid.Capacity.RegionPacketTime = -time.Millisecond
+			s.Grid.Capacity.LogoutTime = -time.Second
+		}, map[string]string{
+			"grid.capacity.login_time":         `-1s is negative: a time the grid spends is 0 or more`,
+			"grid.capacity.region_packet_time": `-1ms is negative: a time the grid spends is 0 or more`,
+			"grid.capacity.logout_time":        `-1s is negative: a time the grid spends is 0 or more`,
+		}},
+		{"capacity: zero and negative counts", func(s *Scenario) {
+			workers, buf := -1, 0
+			s.Grid.Capacity = Capacity{LoginWorkers: &workers, LoginTime: time.Second, RegionUDPBuffer: &buf, RegionPacketTime: time.Millisecond}
+		}, map[string]string{
+			"grid.capacity.login_workers":     `-1 is negative: give at least 1 (or leave the key out for the default, 8)`,
+			"grid.capacity.region_udp_buffer": `0 datagrams of buffer would drop every datagram: give at least 1 (or leave the key out for the default, 1024)`,
+		}},
+		{"capacity: a spread above 100 %", func(s *Scenario) {
+			f := Fraction(1.5)
+			s.Grid.Capacity = Capacity{LoginTime: time.Second, LoginTimeSpread: &f}
+		}, map[string]string{"grid.capacity.login_time_spread": `1.5 is out of range: a fraction is between 0 and 1 (0% to 100%)`}},
+		{"capacity: workers or a spread without login_time would model nothing", func(s *Scenario) {
+			workers := 4
+			s.Grid.Capacity = Capacity{LoginWorkers: &workers}
+		}, map[string]string{"grid.capacity.login_time": `missing: login_workers needs the time one login takes (e.g. 150ms), or the login service answers at once`}},
+		{"capacity: a spread alone", func(s *Scenario) {
+			f := Fraction(0)
+			s.Grid.Capacity = Capacity{LoginTimeSpread: &f}
+		}, map[string]string{"grid.capacity.login_time": `missing: login_time_spread needs the time one login takes (e.g. 150ms), or the login service answers at once`}},
 		{"duplicate population names", func(s *Scenario) { s.Viewers[1].Name = "lan" },
 			map[string]string{"viewers[1].name": `population "lan" is already defined (viewers[0])`}},
 	}

@@ -183,12 +183,16 @@ type Grid struct {
 
 // Capacity is the grid's service-time model: the login service's workers and cost per login,
 // and each region's UDP receive buffer and cost per inbound datagram.
+//
+// The keys with defaults are pointers so that a value given is told from one left out: a
+// spread of 0 % is a fixed service time, not the default, and 0 workers or a 0-datagram buffer
+// is an error rather than the default (lab/capacity.go applies the defaults).
 type Capacity struct {
-	LoginWorkers     int           `mapstructure:"login_workers"`      // logins handled at once, default 8 when login_time is set
+	LoginWorkers     *int          `mapstructure:"login_workers"`      // logins handled at once (at least 1), default 8 when login_time is set
 	LoginTime        time.Duration `mapstructure:"login_time"`         // mean time one login occupies a worker
-	LoginTimeSpread  Fraction      `mapstructure:"login_time_spread"`  // ± uniform spread around login_time, default 50%
+	LoginTimeSpread  *Fraction     `mapstructure:"login_time_spread"`  // ± uniform spread around login_time (0 %: fixed), default 50%
 	RegionPacketTime time.Duration `mapstructure:"region_packet_time"` // time a region spends on one inbound datagram
-	RegionUDPBuffer  int           `mapstructure:"region_udp_buffer"`  // datagrams a region's socket queues, default 1024 when region_packet_time is set
+	RegionUDPBuffer  *int          `mapstructure:"region_udp_buffer"`  // datagrams a region's socket queues (at least 1), default 1024 when region_packet_time is set
 	LogoutTime       time.Duration `mapstructure:"logout_time"`        // a region's teardown after a logout, before it tells presence
 }
 

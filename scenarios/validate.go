@@ -279,6 +279,7 @@ func (s *Scenario) check() []problem {
 		c.add("grid.regions_ini", "missing: the Regions.ini text (at least one [Region] section), or regions_ini_file")
 	}
 	c.gridRegions(s, func(name string) bool { _, ok := hosts[name]; return ok })
+	c.capacity("grid.capacity", g.Capacity) // gridevents.go
 	pat := g.Accounts.Pattern
 	first, last, _ := strings.Cut(pat, " ")
 	switch {

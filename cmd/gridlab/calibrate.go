@@ -37,7 +37,7 @@ stands for, with gridlab's own login service and region:
 
   login_time          one XML-RPC login_to_simulator handled by the login service, from the
                       request's bytes to the reply's (decode, authenticate, tell the region,
-                      encode the 24 KB reply), the region told in process;
+                      encode the ~15 KB reply), the region told in process;
   region_packet_time  one inbound AgentUpdate handled by a region on an established circuit
                       (decode, dedupe, ack bookkeeping, the agent's update).
 

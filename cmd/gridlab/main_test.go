@@ -66,6 +66,21 @@ func TestUnknownScenarioIsAClearError(t *testing.T) {
 	assert.Contains(t, err.Error(), `scenario "no-such-scenario": no such file, and no bundled scenario of that name`)
 }
 
+func TestNegativeViewersIsAnErrorNotTheWholeScenario(t *testing.T) {
+	// A typo like --viewers -2000 must not quietly start the scenario at full size.
+	_, _, err := execute(t, "run", "standalone-basic", "--viewers", "-5", "--quiet", "--out", t.TempDir())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--viewers -5 is negative")
+}
+
+func TestCapacityKeysAreCheckedWithTheirPath(t *testing.T) {
+	// A capacity model that could only misbehave (0 workers) is refused before the run, naming
+	// the key as --set gave it.
+	_, _, err := execute(t, "run", "login-storm", "--set", "grid.capacity.login_workers=0", "--quiet", "--out", t.TempDir())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--set: grid.capacity.login_workers: 0 workers would never answer a login")
+}
+
 func TestSetOverridesAScenarioFieldAndRejectsTypos(t *testing.T) {
 	dir := t.TempDir()
 	_, _, err := execute(t, "run", "sim-reply-blocked", "--set", "viewers.home.count=3", "--set", "expect=", "--quiet", "--out", dir)

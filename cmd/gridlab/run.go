@@ -54,6 +54,9 @@ The same scenario and seed always give a byte-identical report.json and the same
 			if len(args) == 1 {
 				name = args[0]
 			}
+			if f.viewers < 0 {
+				return fmt.Errorf("--viewers %d is negative: give the total number of viewers (0, or leave it out, runs the scenario's own)", f.viewers)
+			}
 			sc, err := loadScenario(name)
 			if err != nil {
 				return err
@@ -92,7 +95,7 @@ The same scenario and seed always give a byte-identical report.json and the same
 	}
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "run seed (default: the scenario's seed); the same seed gives the same report")
 	cmd.Flags().StringVar(&f.out, "out", "", "directory for report.json and plots (default out/<scenario name>)")
-	cmd.Flags().IntVar(&f.viewers, "viewers", 0, "override the total number of viewers, keeping the populations' proportions")
+	cmd.Flags().IntVar(&f.viewers, "viewers", 0, "override the total number of viewers, keeping the populations' proportions (0: the scenario's own)")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress line and no summary; errors only")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the summary as JSON on stdout (see docs/REPORT.md); progress still goes to stderr unless --quiet")
 	cmd.Flags().BoolVar(&f.invariants, "invariants", false, "check the grid's invariants every virtual second (docs/TESTING.md); a violation stops the run and fails the command")

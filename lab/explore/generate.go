@@ -134,12 +134,15 @@ func (g *gen) scenario(seed uint64) *scenarios.Scenario {
 		sc.Grid.Capacity.LogoutTime = g.between(0, 8*time.Second)
 	}
 	if g.chance(0.2) {
-		sc.Grid.Capacity.LoginWorkers = 1 + g.r.IntN(3)
+		workers := 1 + g.r.IntN(3)
+		sc.Grid.Capacity.LoginWorkers = &workers
 		sc.Grid.Capacity.LoginTime = g.between(50*time.Millisecond, 600*time.Millisecond)
 	}
 	if g.chance(0.15) {
-		sc.Grid.Capacity.RegionPacketTime = g.between(100*time.Microsecond, 5*time.Millisecond)
-		sc.Grid.Capacity.RegionUDPBuffer = 8 + g.r.IntN(64)
+		// between rounds to the millisecond; a 0 would leave the buffer modelling nothing.
+		sc.Grid.Capacity.RegionPacketTime = max(g.between(100*time.Microsecond, 5*time.Millisecond), time.Millisecond)
+		buf := 8 + g.r.IntN(64)
+		sc.Grid.Capacity.RegionUDPBuffer = &buf
 	}
 
 	// ISPs the viewers may sit behind.
