@@ -160,6 +160,7 @@ type regionInbox struct {
 	running bool
 	drops   uint64
 	maxLen  int
+	dropped func(from netip.AddrPort, b []byte) // told of each datagram the full buffer loses (the observer's evidence)
 }
 
 type inboxItem struct {
@@ -173,7 +174,8 @@ func (w *world) capRegion(name string, deliver func(netip.AddrPort, []byte)) fun
 	if k.RegionPacketTime <= 0 {
 		return deliver
 	}
-	in := &regionInbox{s: w.s, deliver: deliver, cost: k.RegionPacketTime, limit: udpBuffer(k)}
+	in := &regionInbox{s: w.s, deliver: deliver, cost: k.RegionPacketTime, limit: udpBuffer(k),
+		dropped: func(from netip.AddrPort, b []byte) { w.obs.bufferDrop(name, from, b) }}
 	w.inboxes = append(w.inboxes, namedInbox{name, in})
 	return in.push
 }
@@ -186,6 +188,9 @@ type namedInbox struct {
 func (in *regionInbox) push(from netip.AddrPort, b []byte) {
 	if len(in.queue)-in.head >= in.limit {
 		in.drops++
+		if in.dropped != nil {
+			in.dropped(from, b)
+		}
 		return
 	}
 	in.queue = append(in.queue, inboxItem{from, append([]byte(nil), b...)})

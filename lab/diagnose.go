@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gridlab/lab/grid"
+	"gridlab/lab/lludp"
 	"gridlab/lab/viewer"
 	"gridlab/netem"
 	"gridlab/reports"
@@ -37,6 +38,7 @@ const (
 	ModeLossyPath          = "lossy-path"
 	ModeSilentCircuit      = "silent-circuit"
 	ModeRegionUnreachable  = "region-unreachable" // UseCircuitCode lost without a recorded drop
+	ModeLoginStorm         = "login-storm"        // arrivals beyond the login service's or a region's capacity
 )
 
 // dropTally counts the drops on one direction of one protocol of a viewer's paths. first is the
@@ -68,10 +70,35 @@ func isLoss(r netem.Reason) bool {
 	return r == netem.DropLoss || r == netem.DropQueueFull || r == netem.DropChecksum
 }
 
-// viewerEvidence is what the network did to one viewer's packets, both ways.
+// bufferTally counts a viewer's datagrams that reached a region's host and were lost there
+// because the region's UDP receive buffer was full (the capacity model): the network delivered
+// them, so they are no drop of netem's.
+type bufferTally struct {
+	n      int    // datagrams lost
+	ucc    int    // of them UseCircuitCode
+	cam    int    // of them CompleteAgentMovement
+	region string // the region of the first
+}
+
+func (t *bufferTally) add(region string, msg lludp.MsgID) {
+	if t.n == 0 {
+		t.region = region
+	}
+	t.n++
+	switch msg {
+	case lludp.MsgUseCircuitCode:
+		t.ucc++
+	case lludp.MsgCompleteAgentMovement:
+		t.cam++
+	}
+}
+
+// viewerEvidence is what the network did to one viewer's packets, both ways, and what the
+// regions' receive buffers lost of them.
 type viewerEvidence struct {
 	udpOut, udpIn dropTally // viewer → grid, grid → viewer
 	tcpOut, tcpIn dropTally
+	buf           bufferTally // viewer → region, lost in the region's full receive buffer
 }
 
 func (e *viewerEvidence) note(d netem.Drop, fromViewer bool) {
@@ -121,12 +148,18 @@ func (w *world) diagnose(v *viewer.Viewer) diagnosis {
 					r.CircuitCode, r.AgentID, w.regionName(r.Sim), r.CircuitCode, secs(r.DecidedAt.Sub(r.Stages[viewer.StageCircuitAck]))),
 				Fix: "Log in again: the new login announces a circuit the running region knows. If regions restart often, restart them when nobody is logging in, or have the login service check the region first (grid mode QUERYACCESS)."}
 		}
+		awaited := map[bool]string{true: "RegionHandshake", false: "AgentMovementComplete"}[r.Outcome == viewer.HandshakeTimeout]
+		if ev.buf.overloads(ev.udpOut.loss+ev.udpIn.loss) && !ev.udpOut.hasHard && !ev.udpIn.hasHard {
+			what := fmt.Sprintf("The region acked UseCircuitCode but the viewer did not get %s in time: region %s's full UDP receive buffer dropped %s",
+				awaited, ev.buf.region, ev.buf.lost())
+			return w.overloaded(&ev, what)
+		}
 		if ev.udpIn.n+ev.udpOut.n > 0 && ev.udpIn.onlyLossOrNone() && ev.udpOut.onlyLossOrNone() {
 			return w.lossy(v, &ev, fmt.Sprintf("the circuit was up but the region's answers did not arrive within the viewer's %s wait", secs(v.Config().Profile.AgentWait)))
 		}
 		return diagnosis{Mode: r.Outcome,
-			Evidence: fmt.Sprintf("The region acked UseCircuitCode but the viewer did not get %s in time; the network dropped %d of its packets to the region and %d of the region's to it.",
-				map[bool]string{true: "RegionHandshake", false: "AgentMovementComplete"}[r.Outcome == viewer.HandshakeTimeout], ev.udpOut.n, ev.udpIn.n),
+			Evidence: fmt.Sprintf("The region acked UseCircuitCode but the viewer did not get %s in time; the network dropped %d of its packets to the region and %d of the region's to it%s.",
+				awaited, ev.udpOut.n, ev.udpIn.n, ev.buf.also()),
 			Fix: "Look at the region's log for this agent around the time of the ack; the region accepted the circuit but did not finish the arrival."}
 	case viewer.LoginTimeout:
 		return w.diagnoseLoginTimeout(v, &ev)
@@ -202,6 +235,14 @@ func (w *world) diagnoseCircuit(v *viewer.Viewer, ev *viewerEvidence) diagnosis 
 			Fix: fix + "; viewers on the region's LAN keep working."}
 	}
 	if !ev.udpOut.hasHard {
+		if ev.buf.ucc > 0 && ev.buf.overloads(ev.udpOut.loss) {
+			what := fmt.Sprintf("%s; the region handled none: %s reached the region's host, where region %s's full UDP receive buffer dropped %s",
+				head, reachedOf(ev.buf.ucc, sent), ev.buf.region, map[bool]string{true: "them", false: "it"}[ev.buf.ucc > 1])
+			if ev.udpOut.loss > 0 {
+				what += fmt.Sprintf(", and the links lost %d of the viewer's packets", ev.udpOut.loss)
+			}
+			return w.overloaded(ev, what)
+		}
 		if ev.udpOut.onlyLoss() {
 			return w.lossy(v, ev, fmt.Sprintf("%s; the region received none", head))
 		}
@@ -286,6 +327,12 @@ func (w *world) diagnoseLost(v *viewer.Viewer, ev *viewerEvidence) diagnosis {
 	case d != nil:
 		cause = fmt.Sprintf("%d of the viewer's packets and %d of the region's were dropped %s", ev.udpOut.n, ev.udpIn.n, w.dropCause(*d))
 		fix = "Restore the path between the viewer and the region; the circuit went silent for longer than the viewer waits."
+	case ev.buf.overloads(ev.udpOut.loss + ev.udpIn.loss):
+		cause = fmt.Sprintf("region %s's full UDP receive buffer dropped %s", ev.buf.region, ev.buf.lost())
+		if ev.udpOut.n+ev.udpIn.n > 0 {
+			cause += fmt.Sprintf(", and the links lost %d of the viewer's packets and %d of the region's", ev.udpOut.n, ev.udpIn.n)
+		}
+		fix = w.overloadFix(ev.buf.region)
 	case ev.udpOut.n+ev.udpIn.n > 0:
 		cause = fmt.Sprintf("%d of the viewer's packets and %d of the region's were lost on the links", ev.udpOut.n, ev.udpIn.n)
 		fix = "Reduce the loss on the viewer's path; the circuit went silent for longer than the viewer waits."
@@ -318,6 +365,76 @@ func (w *world) lossy(v *viewer.Viewer, ev *viewerEvidence, what string) diagnos
 	return diagnosis{Mode: ModeLossyPath,
 		Evidence: fmt.Sprintf("%s: %d of the viewer's packets were lost to the links' loss or congestion (first on %s), none to a firewall, NAT or routing; the viewer's timers ran out.", upperFirst(what), lost, where),
 		Fix:      "Nothing on the grid blocks this viewer: its path loses too much. Improve the viewer's connection (its network " + w.placeOf(v) + "), or expect retries to succeed."}
+}
+
+// overloads reports whether the region's full receive buffer explains what a viewer's
+// datagrams met better than the links' loss did: it dropped some, and no fewer than the links
+// lost (lost is the viewer's link losses on the paths that matter).
+func (t *bufferTally) overloads(lost int) bool { return t.n > 0 && t.n >= lost }
+
+// lost says how many of the viewer's datagrams the buffer dropped, naming the login's messages
+// among them: "9 of the viewer's datagrams to it (4 CompleteAgentMovement among them)".
+func (t *bufferTally) lost() string {
+	var of []string
+	if t.ucc > 0 {
+		of = append(of, fmt.Sprintf("%d UseCircuitCode", t.ucc))
+	}
+	if t.cam > 0 {
+		of = append(of, fmt.Sprintf("%d CompleteAgentMovement", t.cam))
+	}
+	s := fmt.Sprintf("%d of the viewer's datagrams to it", t.n)
+	if len(of) > 0 {
+		s += " (" + strings.Join(of, " and ") + " among them)"
+	}
+	return s
+}
+
+// also is the clause a sentence about a viewer's network drops adds when a region's receive
+// buffer dropped some of its datagrams too; empty when it dropped none.
+func (t *bufferTally) also() string {
+	if t.n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", and region %s's full UDP receive buffer dropped %d more", t.region, t.n)
+}
+
+// overloaded is the login-storm diagnosis of a viewer whose datagrams reached the region's host
+// and were lost there because the region's UDP receive buffer was full (the capacity model):
+// the path is fine, the region is overloaded. what says what failed and what the buffer dropped.
+func (w *world) overloaded(ev *viewerEvidence, what string) diagnosis {
+	text := upperFirst(what) + "."
+	if in := w.inbox(ev.buf.region); in != nil {
+		text += fmt.Sprintf(" The buffer holds %s and the region spends %s on each, so it handles at most %.0f a second; beyond that it dropped %d datagrams from all viewers in the run (up to %d waited at once).",
+			plural(in.limit, "datagram"), secs(in.cost), float64(time.Second)/float64(in.cost), in.drops, in.maxLen)
+	}
+	return diagnosis{Mode: ModeLoginStorm, Evidence: text, Fix: w.overloadFix(ev.buf.region)}
+}
+
+// overloadFix is the fix for a region whose receive buffer overflowed.
+func (w *world) overloadFix(region string) string {
+	return fmt.Sprintf("Region %s is overloaded, not cut off: the datagrams reached its host and its receive buffer was full. Give it a larger UDP receive buffer (grid.capacity.region_udp_buffer; on a real host the socket's buffer and net.core.rmem_max), make each packet cheaper to handle (region_packet_time: a faster machine, less load), or spread the arrivals so fewer viewers send to it at once.", region)
+}
+
+// inbox returns the receive buffer of the region named region, nil without a capacity model.
+func (w *world) inbox(region string) *regionInbox {
+	for _, n := range w.inboxes {
+		if n.region == region {
+			return n.in
+		}
+	}
+	return nil
+}
+
+// reachedOf says how many of sent datagrams reached their destination: "it" (the only one),
+// "all 4", "3 of the 4".
+func reachedOf(n, sent int) string {
+	switch {
+	case n >= sent && n == 1:
+		return "it"
+	case n >= sent:
+		return fmt.Sprintf("all %d", n)
+	}
+	return fmt.Sprintf("%d of the %d", n, sent)
 }
 
 // dropCause describes where and why a packet was dropped, for evidence sentences.

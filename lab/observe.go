@@ -679,6 +679,70 @@ func (o *observer) onDrop(d netem.Drop) {
 	t.add(&o.spares, tev{at: d.At, kind: kindDrop, from: from, to: to, text: o.texts.id(what, why), dropped: true})
 }
 
+// bufferDrop is told of a datagram from a viewer that reached region's host and was lost there
+// because the region's UDP receive buffer was full (the capacity model, capacity.go). netem
+// delivered it, so onDrop never hears of it, and regionRecv has already marked it received: it
+// is counted in the evidence of the viewer that sent it, and its message in the trace is marked
+// dropped instead, with the reason.
+func (o *observer) bufferDrop(region string, from netip.AddrPort, b []byte) {
+	i, ok := o.ports.Get(from)
+	if !ok {
+		if i, ok = o.addrs.Get(addr(from.Addr())); !ok {
+			return
+		}
+	}
+	flags, seq, id, _ := viewer.PeekHeader(b)
+	if v := o.w.viewers[i]; evidenceMatters(v.Finished(), v.Result()) {
+		if o.ev[i] == nil {
+			o.ev[i] = &viewerEvidence{}
+		}
+		o.ev[i].buf.add(region, id)
+	}
+	t := &o.traces[i]
+	if !t.live() {
+		return
+	}
+	now := o.w.s.Now()
+	x := t.lastReceivedAt(id, seq, flags, now)
+	if x == nil {
+		return
+	}
+	key := dropCause{reason: reasonUDPBuffer, where: region}
+	why := o.dropWhy[key]
+	if why == "" {
+		why = string(reasonUDPBuffer) + " full at " + region
+		if o.dropWhy == nil {
+			o.dropWhy = map[dropCause]string{}
+		}
+		o.dropWhy[key] = why
+	}
+	x.recvAt, x.dropped, x.text = 0, true, o.texts.id(o.texts.pair(x.text).what, why)
+}
+
+// reasonUDPBuffer is the reason a trace gives for a datagram a region's full receive buffer lost.
+// It is not one of netem's: the network delivered the datagram.
+const reasonUDPBuffer netem.Reason = "udp_buffer"
+
+// lastReceivedAt finds the newest message from the viewer to the region with this header that
+// the region received at now (regionRecv marked it).
+func (t *vtrace) lastReceivedAt(msg lludp.MsgID, seq uint32, flags lludp.Flags, now sim.Time) *tev {
+	match := func(x *tev) bool {
+		return x.kind == kindMessage && x.from == partyViewer && x.to == partyRegion &&
+			x.msg == msg && x.seq == seq && x.flags == flags && x.recvAt == now && !x.dropped
+	}
+	if x := t.newestTo(toRegion); x != nil && match(x) {
+		return x
+	}
+	for _, run := range t.newestFirst() {
+		for k := len(run) - 1; k >= 0; k-- {
+			if x := &run[k]; match(x) {
+				return x
+			}
+		}
+	}
+	return nil
+}
+
 // evidenceMatters reports whether drops seen now may explain a failure of a viewer with result
 // r: not once it has failed or lost its region (then the drops are the aftermath), nor once it
 // is done without either (its result is final: it will never be diagnosed).
