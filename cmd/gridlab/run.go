@@ -109,6 +109,18 @@ The same scenario and seed always give a byte-identical report.json and the same
 
 // applySets applies --set key.path=value overrides in order, then validates the result.
 func applySets(sc *scenarios.Scenario, sets []string) error {
+	if err := setAll(sc, sets); err != nil {
+		return err
+	}
+	if len(sets) > 0 {
+		return sc.Validate()
+	}
+	return nil
+}
+
+// setAll applies --set overrides without the cross-field checks, for a caller that changes
+// more before it validates (a sweep sets its parameter too).
+func setAll(sc *scenarios.Scenario, sets []string) error {
 	for _, kv := range sets {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
@@ -117,9 +129,6 @@ func applySets(sc *scenarios.Scenario, sets []string) error {
 		if err := sc.Set(k, v); err != nil {
 			return err
 		}
-	}
-	if len(sets) > 0 {
-		return sc.Validate()
 	}
 	return nil
 }

@@ -2,7 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -26,22 +30,31 @@ type sweepFlags struct {
 func newSweepCmd() *cobra.Command {
 	var f sweepFlags
 	cmd := &cobra.Command{
-		Use:   "sweep SCENARIO --param PATH=FROM..TO[:log] --points N --seeds K",
+		Use:   "sweep SCENARIO --param PATH=FROM..TO[:log|:lin] --points N --seeds K",
 		Short: "Run a scenario over a range of one parameter and find the capacity knee",
 		Long: `Run SCENARIO at N values of one parameter (a key path, as --set takes it), K seeds each,
 in parallel on all cores. Each run is an ordinary deterministic simulation with its own report
 folder (DIR/point-XX-seed-S); the index (DIR/sweep.json, index.html, plots) shows the p50 and
-p99 time to in world and the failure rate against the parameter, with the capacity knee marked.
+p99 time to in world of the viewers that got there and the failure rate (viewers without a
+successful outcome) against the parameter, with the capacity knee marked.
 
 The threshold is the time the grid must stay under: --threshold, or else the scenario's first
 stage expectation that is a limit (< or <=; one on movement_complete preferred). A point breaks
-it when its statistic, pooled over the seeds, does not hold. For a load (arrival rate, loss) the
-knee is the first point that breaks: the grid's limit. For a resource (login workers), whose
-low end breaks and high end holds, it is the least value from which every point holds: the
-capacity the load needs.
+it when its statistic, pooled over the seeds and over all the point's viewers, does not hold; a
+viewer that never reached the threshold's stage counts as slower than every one that did, so
+p(99) is "never", and breaks, when more than 1% of the viewers never got there (max: when any
+did not; p(50): more than half). For a load (arrival rate, loss) the knee is the first point
+that breaks: the grid's limit. For a resource (login workers), whose low end breaks and high
+end holds, it is the least value from which every point holds: the capacity the load needs.
 
-FROM..TO are integers (1..16), decimals, rates (5/s..200/s), percentages (0%..10%) or durations
-(100ms..2s); :log spaces the points geometrically.
+FROM..TO, low to high, are integers (1..16), decimals, rates (5/s..200/s), percentages
+(0%..10%) or durations (100ms..2s); :log spaces the points geometrically, :lin (the default)
+evenly. Integers (counts) are rounded and repeats dropped, so a range can give fewer points
+than --points: 1..8:log in 8 points is 1, 2, 3, 4, 6, 8 (a note says so).
+
+--set overrides a scenario field at every point; the overrides and a fingerprint of the
+scenario they give are part of the sweep, so shards run with other overrides or another
+version of the scenario file do not merge.
 
 --shard i/n runs every n-th (point, seed) pair from the i-th, for running a sweep on several
 machines (docs/DISTRIBUTED.md); "gridlab sweep merge" combines the shards' folders into the
@@ -54,12 +67,14 @@ same index one process would write.`,
 			if f.param == "" {
 				return fmt.Errorf("--param is required, e.g. --param viewers.home.arrival.rate=5/s..200/s")
 			}
+			// The overrides are checked with the parameter set, at every point (NewSpec): one
+			// may need the other (a receive buffer needs a packet time, and the sweep gives it).
 			load := func() (*scenarios.Scenario, error) {
 				sc, err := loadScenario(args[0])
 				if err != nil {
 					return nil, err
 				}
-				return sc, applySets(sc, f.set)
+				return sc, setAll(sc, f.set)
 			}
 			sc, err := load()
 			if err != nil {
@@ -69,9 +84,13 @@ same index one process would write.`,
 			if cmd.Flags().Changed("seed") {
 				base = &f.seed
 			}
-			spec, err := sweep.NewSpec(sc, load, f.param, f.points, f.seeds, base, f.threshold)
+			spec, err := sweep.NewSpec(sc, load, f.set, f.param, f.points, f.seeds, base, f.threshold)
 			if err != nil {
 				return err
+			}
+			if n := len(spec.Param.Values); n < f.points && !f.quiet {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: --points %d gives %d points of %s (%s): values that round to one already taken are dropped\n",
+					f.points, n, spec.Param.Path, strings.Join(spec.Param.Values, ", "))
 			}
 			cfg := sweep.Config{Spec: spec, Load: load, Out: f.out, Jobs: f.jobs}
 			if cfg.Out == "" {
@@ -97,8 +116,8 @@ same index one process would write.`,
 			return printSweep(cmd, cfg.Out, f.quiet)
 		},
 	}
-	cmd.Flags().StringVar(&f.param, "param", "", "the swept parameter: PATH=FROM..TO or PATH=FROM..TO:log (PATH as --set takes it)")
-	cmd.Flags().IntVar(&f.points, "points", 5, "number of parameter values, FROM and TO included")
+	cmd.Flags().StringVar(&f.param, "param", "", "the swept parameter: PATH=FROM..TO (low to high), :log for geometric spacing (PATH as --set takes it)")
+	cmd.Flags().IntVar(&f.points, "points", 5, "number of parameter values, FROM and TO included (an integer range drops repeats, so it may give fewer)")
 	cmd.Flags().IntVar(&f.seeds, "seeds", 1, "runs per point, with seeds SEED, SEED+1, ...")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "the first seed (default: the scenario's seed)")
 	cmd.Flags().IntVar(&f.jobs, "jobs", 0, "runs in parallel (default: the number of CPUs)")
@@ -118,8 +137,10 @@ func newSweepMergeCmd() *cobra.Command {
 		Use:   "merge DIR... --out DIR",
 		Short: "Combine the folders of a sweep's shards into one index",
 		Long: `Combine the output folders of "gridlab sweep --shard i/n" runs: check that they are shards of
-one sweep and hold every (point, seed) run exactly once, copy the run folders into --out, and
-write the index — the same sweep.json, byte for byte, as one process running the whole sweep.`,
+one sweep (the same scenario, --set overrides, scenario fingerprint, parameter, seeds and
+threshold) and hold every (point, seed) run exactly once, copy the run folders into --out — a
+new folder, not one of the shards — and write the index: the same sweep.json, byte for byte, as
+one process running the whole sweep.`,
 		Example: `  gridlab sweep merge out/s0 out/s1 --out out/sweep`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -132,7 +153,7 @@ write the index — the same sweep.json, byte for byte, as one process running t
 			return printSweep(cmd, out, quiet)
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "", "folder for the merged sweep")
+	cmd.Flags().StringVar(&out, "out", "", "folder for the merged sweep (not one of the shard folders)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no summary")
 	return cmd
 }
@@ -147,25 +168,65 @@ func printSweep(cmd *cobra.Command, dir string, quiet bool) error {
 		return err
 	}
 	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "%-24s %8s %9s %9s %9s %9s\n", ix.Spec.Param.Path, "viewers", "failed", "p50", "p99", "breaks")
+	t := ix.Spec.Threshold
+	head := []string{ix.Spec.Param.Path, "viewers", "in world", "failed", "p50", "p99"}
+	if t != nil {
+		head = append(head, t.Stat+" of all", "breaks")
+	}
+	rows := [][]string{head}
 	for _, pt := range ix.Points {
-		brk := ""
-		if pt.Breaks {
-			brk = "yes"
+		row := []string{pt.Value, strconv.Itoa(pt.Viewers), strconv.Itoa(pt.InWorld),
+			strconv.FormatFloat(pt.FailureRate*100, 'f', 1, 64) + "%", sweep.FormatMS(pt.P50MS), sweep.FormatMS(pt.P99MS)}
+		if t != nil {
+			brk := ""
+			if pt.Breaks {
+				brk = "yes"
+			}
+			row = append(row, pt.StatText(), brk)
 		}
-		fmt.Fprintf(w, "%-24s %8d %8.1f%% %9s %9s %9s\n", pt.Value, pt.Viewers, pt.FailureRate*100,
-			sweep.FormatMS(pt.P50MS), sweep.FormatMS(pt.P99MS), brk)
+		rows = append(rows, row)
+	}
+	writeTable(w, rows)
+	fmt.Fprintln(w, "\nfailed: viewers without a successful outcome; p50, p99: time to in world of the viewers that got there")
+	if t != nil {
+		fmt.Fprintf(w, "%s of all: over every viewer, one that never reached %s counted as slower than any that did\n", t.Stat, t.Stage)
 	}
 	switch {
-	case ix.Spec.Threshold == nil:
+	case t == nil:
 		fmt.Fprintln(w, "\nno threshold (the scenario has no stage expectation that is a limit, < or <=; give --threshold): no knee")
 	case ix.AllBreak():
-		fmt.Fprintf(w, "\nevery point breaks %s: no knee in this range\n", ix.Spec.Threshold)
+		fmt.Fprintf(w, "\n%s: no knee in this range\n", ix.AllBreakText())
 	case ix.Knee == nil:
-		fmt.Fprintf(w, "\nno point breaks %s\n", ix.Spec.Threshold)
+		fmt.Fprintf(w, "\nno point breaks %s\n", t)
 	default:
-		fmt.Fprintf(w, "\ncapacity knee: %s = %s (%s, %s)\n", ix.Spec.Param.Path, ix.Knee.Value, ix.Knee.Meaning(), ix.Spec.Threshold)
+		fmt.Fprintf(w, "\ncapacity knee: %s = %s (%s, %s)\n", ix.Spec.Param.Path, ix.Knee.Value, ix.Knee.Meaning(), t)
 	}
 	fmt.Fprintf(w, "index: %s\n", filepath.Join(dir, "index.html"))
 	return nil
+}
+
+// writeTable writes rows as columns as wide as their widest cell, two spaces apart: the first
+// column (the parameter's values) left-aligned, the others right-aligned.
+func writeTable(w io.Writer, rows [][]string) {
+	var width []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i == len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	for _, r := range rows {
+		var b strings.Builder
+		for i, c := range r {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i == 0 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString("  " + pad + c)
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
 }

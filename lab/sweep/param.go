@@ -20,6 +20,16 @@ type Param struct {
 	X      []float64 `json:"x"`      // the values as numbers, for the plots (durations in seconds)
 }
 
+// String writes the parameter as --param takes it, with its number of points:
+// "viewers.home.arrival.rate=2/s..40/s:log in 6 points".
+func (p Param) String() string {
+	s := p.Path + "=" + p.From + ".." + p.To
+	if p.Log {
+		s += ":log"
+	}
+	return fmt.Sprintf("%s in %d points", s, len(p.Values))
+}
+
 var numRE = regexp.MustCompile(`^\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*(\S*)\s*$`)
 
 // kind of a value: how it is read and written.
@@ -48,20 +58,29 @@ func parseValue(s string) (float64, kind, error) {
 	return v, kind{unit: m[2], integer: intErr == nil}, nil
 }
 
-// ParseParam parses "PATH=FROM..TO" or "PATH=FROM..TO:log" into points values: FROM and TO
-// included, evenly spaced (geometrically with :log). FROM and TO are numbers of one kind —
-// integers (1..16), decimals (0.1..0.5), rates (5/s..200/s), percentages (0%..10%) or durations
-// (100ms..2s) — and the values are written the same way: plain integers (counts) rounded
-// (repeats dropped, so 1..3 in 5 points is 1, 2, 3), other numbers to 4 significant digits,
-// durations to the millisecond (microsecond below 10 ms).
+// ParseParam parses "PATH=FROM..TO", "PATH=FROM..TO:lin" (the same: even spacing) or
+// "PATH=FROM..TO:log" into points values: FROM and TO included, evenly spaced (geometrically
+// with :log). FROM and TO are numbers of one kind — integers (1..16), decimals (0.1..0.5),
+// rates (5/s..200/s), percentages (0%..10%) or durations (100ms..2s) — with FROM below TO (the
+// knee's rule depends on which end of the range breaks, so the range runs low to high), and
+// the values are written the same way: plain integers (counts) rounded (repeats dropped, so 1..3
+// in 5 points is 1, 2, 3 and 1..8:log in 8 points is 1, 2, 3, 4, 6, 8: fewer than asked for),
+// other numbers to 4 significant digits, durations to the millisecond (microsecond below 10 ms).
 func ParseParam(spec string, points int) (Param, error) {
 	path, rng, ok := strings.Cut(spec, "=")
 	if !ok || strings.TrimSpace(path) == "" {
 		return Param{}, fmt.Errorf("--param %q: want PATH=FROM..TO or PATH=FROM..TO:log, e.g. viewers.home.arrival.rate=5/s..200/s", spec)
 	}
 	p := Param{Path: strings.TrimSpace(path)}
-	if r, ok := strings.CutSuffix(rng, ":log"); ok {
-		rng, p.Log = r, true
+	if i := strings.LastIndex(rng, ":"); i >= 0 {
+		switch suffix := strings.TrimSpace(rng[i+1:]); suffix {
+		case "log":
+			p.Log = true
+		case "lin":
+		default:
+			return Param{}, fmt.Errorf("--param %q: unknown spacing %q: write :log for geometric spacing, :lin (or nothing) for even spacing", spec, ":"+suffix)
+		}
+		rng = rng[:i]
 	}
 	from, to, ok := strings.Cut(rng, "..")
 	if !ok {
@@ -82,8 +101,14 @@ func ParseParam(spec string, points int) (Param, error) {
 	if points < 1 {
 		return Param{}, fmt.Errorf("--points %d: need at least 1", points)
 	}
+	if a > b {
+		return Param{}, fmt.Errorf("--param %q: FROM %s is above TO %s: give the range low to high (%s..%s)", spec, p.From, p.To, p.To, p.From)
+	}
 	if points == 1 && a != b {
 		return Param{}, fmt.Errorf("--points 1 with a range %s..%s: give FROM..FROM, or more points", p.From, p.To)
+	}
+	if points > 1 && a == b {
+		return Param{}, fmt.Errorf("--param %q: FROM and TO are both %s: give a range low to high, or --points 1 for the one value", spec, p.From)
 	}
 	if p.Log && (a <= 0 || b <= 0) {
 		return Param{}, fmt.Errorf("--param %q: a :log range needs FROM and TO above zero", spec)

@@ -2,10 +2,13 @@ package sweep
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,15 +31,39 @@ const (
 )
 
 // SchemaVersion is sweep.json's schema version. 2: the knee has a rule (first_break or
-// first_hold), and a resource sweep's knee is the least value that holds.
-const SchemaVersion = 2
+// first_hold), and a resource sweep's knee is the least value that holds. 3: viewers that never
+// reached the threshold's stage count in its statistic as slower than any that did (a point's
+// stat_ms is null when they decide it, never_reached counts them); the spec records the --set
+// overrides and the scenario's fingerprint.
+const SchemaVersion = 3
 
 // Spec is what a sweep runs; every shard of a sweep has the same Spec.
 type Spec struct {
-	Scenario  string     `json:"scenario"`
-	Param     Param      `json:"param"`
-	Seeds     []uint64   `json:"seeds"`
-	Threshold *Threshold `json:"threshold"` // nil: no knee is looked for
+	Scenario string `json:"scenario"`
+	// Sets are the --set overrides applied to the scenario at every point, in the order given.
+	Sets []string `json:"sets"`
+	// Fingerprint identifies the scenario as run before the swept parameter is set (the file
+	// with the overrides applied): Fingerprint of it. Shards whose fingerprints differ ran
+	// different scenarios under one name, and do not merge.
+	Fingerprint string     `json:"fingerprint"`
+	Param       Param      `json:"param"`
+	Seeds       []uint64   `json:"seeds"`
+	Threshold   *Threshold `json:"threshold"` // nil: no knee is looked for
+}
+
+// Fingerprint is "sha256:" and the hex SHA-256 of sc written as a scenario file
+// (scenarios.Marshal: only the scenario's content, not its comments or layout), its seed left
+// out — a sweep gives every run its own seed. Equal scenarios have equal fingerprints on every
+// machine.
+func Fingerprint(sc *scenarios.Scenario) (string, error) {
+	c := *sc
+	c.Seed = 0
+	data, err := scenarios.Marshal(&c)
+	if err != nil {
+		return "", fmt.Errorf("sweep: fingerprint of %s: %w", sc.Name, err)
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
 // Threshold is what "broken" means: Stat of the Stage times, pooled over a point's seeds,
@@ -111,9 +138,11 @@ func newThreshold(stage string, st scenarios.StageThreshold, source string) *Thr
 }
 
 // NewSpec builds the spec of a sweep of sc: param as ParseParam reads it, seeds seeds from
-// seedBase on (sc's seed when nil), the threshold as NewThreshold makes it. Every point's
-// scenario is checked (Set and Validate) before anything runs.
-func NewSpec(sc *scenarios.Scenario, load func() (*scenarios.Scenario, error), param string, points, seeds int, seedBase *uint64, threshold string) (Spec, error) {
+// seedBase on (sc's seed when nil), the threshold as NewThreshold makes it. sc is the scenario
+// as load returns it — with the --set overrides sets already applied, before the parameter is
+// set — and its Fingerprint goes into the spec with sets. Every point's scenario is checked
+// (Set and Validate) before anything runs.
+func NewSpec(sc *scenarios.Scenario, load func() (*scenarios.Scenario, error), sets []string, param string, points, seeds int, seedBase *uint64, threshold string) (Spec, error) {
 	p, err := ParseParam(param, points)
 	if err != nil {
 		return Spec{}, err
@@ -125,7 +154,13 @@ func NewSpec(sc *scenarios.Scenario, load func() (*scenarios.Scenario, error), p
 	if seedBase != nil {
 		base = *seedBase
 	}
-	sp := Spec{Scenario: sc.Name, Param: p}
+	if last := uint64(seeds - 1); base > math.MaxUint64-last {
+		return Spec{}, fmt.Errorf("--seed %d with --seeds %d: the seeds would run past %d, the largest seed; give a --seed of at most %d", base, seeds, uint64(math.MaxUint64), uint64(math.MaxUint64)-last)
+	}
+	sp := Spec{Scenario: sc.Name, Sets: append([]string{}, sets...), Param: p}
+	if sp.Fingerprint, err = Fingerprint(sc); err != nil {
+		return Spec{}, err
+	}
 	for k := range seeds {
 		sp.Seeds = append(sp.Seeds, base+uint64(k))
 	}
@@ -365,6 +400,7 @@ func writeJSON(path string, v any) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // a threshold's "<" as it is, not \u003c
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("sweep: encode %s: %w", path, err)
 	}
