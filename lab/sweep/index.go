@@ -161,7 +161,7 @@ func neverClause(t *Threshold) string {
 	case "min":
 		return "no viewer reached " + t.Stage
 	}
-	q, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(t.Stat, "p("), ")"), 64)
+	q := percentOf(t.Stat)
 	rest := strconv.FormatFloat(math.Round((100-q)*1e6)/1e6, 'f', -1, 64)
 	return fmt.Sprintf("more than %s%% of the viewers never reached %s", rest, t.Stage)
 }
@@ -195,8 +195,18 @@ func percentileUS(sorted []int64, p float64) int64 {
 	if len(sorted) == 0 {
 		return 0
 	}
-	k := int(math.Ceil(p / 100 * float64(len(sorted))))
-	return sorted[min(max(k, 1), len(sorted))-1]
+	return sorted[nearestRank(p, len(sorted))-1]
+}
+
+// nearestRank is the 1-based rank of the p-th percentile among n > 0 values.
+func nearestRank(p float64, n int) int {
+	return min(max(int(math.Ceil(p/100*float64(n))), 1), n)
+}
+
+// percentOf is q of a percentile statistic "p(q)".
+func percentOf(stat string) float64 {
+	q, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(stat, "p("), ")"), 64)
+	return q
 }
 
 // stat evaluates a threshold statistic ("p(99)", "max", "min", "avg"), in µs, over the sorted
@@ -229,8 +239,7 @@ func stat(name string, sorted []int64, never int) (us float64, ok bool) {
 		}
 		return math.Round(float64(sum) / float64(len(sorted))), true
 	}
-	p, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(name, "p("), ")"), 64)
-	k := min(max(int(math.Ceil(p/100*float64(n))), 1), n) // nearest rank among all n viewers
+	k := nearestRank(percentOf(name), n) // among all n viewers
 	if k > len(sorted) {
 		return 0, false
 	}
